@@ -1,0 +1,264 @@
+"""The ``kb`` command: a thin adapter over the library."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kb.errors import KbError
+from kb.settings import Settings
+
+PathOption = click.Path(path_type=Path, file_okay=False)
+
+
+def _settings(content: Path | None = None, index: Path | None = None) -> Settings:
+    return Settings.from_env(content_dir=content, index_dir=index)
+
+
+def _emit(data: Any, as_json: bool, human: Callable[[], None]) -> None:
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        human()
+
+
+def _run(fn: Callable[[], None]) -> None:
+    try:
+        fn()
+    except KbError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2 if exc.status < 500 else 1)
+
+
+def content_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--content", type=PathOption, help="Content folder (default $KB_CONTENT_DIR or content/).")(f)
+
+
+def index_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--index", type=PathOption, help="Index folder (default $KB_INDEX_DIR or .kb/index).")(f)
+
+
+def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(f)
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log progress details.")
+def main(verbose: bool) -> None:
+    """kb: ask the sales knowledge base, with sources."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s")
+
+
+def _embedder(s: Settings) -> Any:
+    from kb.embedding import load_embedder
+
+    return load_embedder(s.model, s.cache_dir)
+
+
+def _ingest(s: Settings, quiet: bool) -> Any:
+    from tqdm import tqdm
+
+    from kb.ingest import ingest
+
+    bar = tqdm(total=0, unit="passage", desc="embedding", disable=quiet, file=sys.stderr)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done)
+
+    try:
+        return ingest(s.content_dir, s.index_dir, _embedder(s), max_file_bytes=s.max_file_bytes,
+                      chunk_tokens=s.chunk_tokens, progress=progress)
+    finally:
+        bar.close()
+
+
+@main.command("ingest")
+@content_option
+@index_option
+@json_option
+def ingest_cmd(content: Path | None, index: Path | None, as_json: bool) -> None:
+    """Index the content folder (incremental: only changed files are re-read and re-embedded)."""
+
+    def go() -> None:
+        s = _settings(content, index)
+        report = _ingest(s, quiet=as_json)
+
+        def human() -> None:
+            click.echo(
+                f"{report.files} files: {report.added} added, {report.updated} updated, {report.removed} removed,"
+                f" {report.unchanged} unchanged; {report.passages} passages ({report.embedded} embedded now)"
+            )
+            for e in report.errors:
+                click.echo(f"  skipped {e.path}: {e.reason}")
+
+        _emit(report.as_dict(), as_json, human)
+
+    _run(go)
+
+
+def _open_index(s: Settings) -> Any:
+    from kb.search import Index
+
+    return Index(s.index_dir, _embedder(s))
+
+
+def _filters(client: str | None, type_: str | None, product: str | None, tag: str | None) -> Any:
+    from kb.search import Filters
+
+    return Filters(client or "", type_ or "", product or "", tag or "")
+
+
+def filter_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    for name, help_ in (("tag", "Only documents with this tag."), ("product", "Only documents about this product."),
+                        ("type", "Only documents of this type."), ("client", "Only this client's documents.")):
+        f = click.option(f"--{name}", f"{name}_" if name == "type" else name, help=help_)(f)
+    return f
+
+
+def _check_question(s: Settings, text: str) -> None:
+    from kb.errors import BadInput, QuestionTooLong
+
+    if not text.strip():
+        raise BadInput("the question is empty")
+    if len(text) > s.max_question_chars:
+        raise QuestionTooLong(f"the question is {len(text)} characters; the limit is {s.max_question_chars}")
+
+
+@main.command("search")
+@click.argument("query")
+@click.option("--k", default=5, show_default=True, help="How many passages.")
+@click.option("--mode", type=click.Choice(["hybrid", "dense", "keyword"]), default="hybrid", show_default=True)
+@filter_options
+@content_option
+@index_option
+@json_option
+def search_cmd(query: str, k: int, mode: str, client: str | None, type_: str | None, product: str | None,
+               tag: str | None, content: Path | None, index: Path | None, as_json: bool) -> None:
+    """The best passages for QUERY, ranked."""
+
+    def go() -> None:
+        s = _settings(content, index)
+        _check_question(s, query)
+        hits = _open_index(s).search(query, k=k, filters=_filters(client, type_, product, tag), mode=mode)
+        keys = ("path", "heading", "heading_path", "text", "score", "start_line", "end_line")
+
+        def human() -> None:
+            for i, h in enumerate(hits, 1):
+                click.echo(f"{i}. [{h.score:.3f}] {h.path}:{h.start_line}-{h.end_line}  {' > '.join(h.heading_path)}")
+                click.echo("   " + h.text[:300].replace("\n", "\n   "))
+
+        _emit({"hits": [{key: h.as_dict()[key] for key in keys} for h in hits]}, as_json, human)
+
+    _run(go)
+
+
+@main.command("ask")
+@click.argument("question")
+@filter_options
+@content_option
+@index_option
+@json_option
+def ask_cmd(question: str, client: str | None, type_: str | None, product: str | None, tag: str | None,
+            content: Path | None, index: Path | None, as_json: bool) -> None:
+    """A short answer to QUESTION with its sources, or an honest "not in the knowledge base"."""
+
+    def go() -> None:
+        from kb.service import ask
+
+        s = _settings(content, index)
+        _check_question(s, question)
+        result = ask(_open_index(s), s, question, _filters(client, type_, product, tag))
+        a = result.answer
+        keys = ("path", "heading", "heading_path", "text", "score", "start_line", "end_line")
+        data = {**a.as_dict(), "sources": [{k: h.as_dict()[k] for k in keys} for h in a.sources]}
+        if result.gap_id:
+            data["gap_id"] = result.gap_id
+
+        def human() -> None:
+            if a.answered:
+                click.echo(a.answer)
+                click.echo(f"\nconfidence {a.confidence:.2f} ({result.verdict})")
+            else:
+                who = f" Ask {a.owner}, who owns this topic." if a.owner else ""
+                click.echo(f"The knowledge base does not know this.{who} The question was recorded as a gap.")
+            click.echo("sources:")
+            for h in a.sources[: 3 if a.answered else 3]:
+                click.echo(f"  {h.path}:{h.start_line}-{h.end_line}  {' > '.join(h.heading_path)}")
+
+        _emit(data, as_json, human)
+
+    _run(go)
+
+
+@main.command("eval")
+@click.argument("set_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--mode", type=click.Choice(["hybrid", "dense", "keyword"]), default="hybrid", show_default=True)
+@click.option("--negatives", multiple=True, type=click.Path(path_type=Path, file_okay=False, exists=True),
+              help="Another set whose questions must be refused against this corpus (repeatable).")
+@click.option("--index", type=PathOption, help="Keep the set's index here (default: a temporary folder).")
+@click.option("--rows", type=click.Path(path_type=Path, dir_okay=False), help="Write per-question rows (JSONL).")
+@json_option
+def eval_cmd(set_dir: Path, mode: str, negatives: tuple[Path, ...], index: Path | None, rows: Path | None,
+             as_json: bool) -> None:
+    """Retrieval and answer quality on SET_DIR (its corpus/ and questions.jsonl)."""
+
+    def go() -> None:
+        from tqdm import tqdm
+
+        from kb.evaluation import evaluate, load_questions
+        from kb.search import Index
+
+        with tempfile.TemporaryDirectory(prefix="kb-eval-") as tmp:
+            s = Settings.from_env(content_dir=set_dir / "corpus", index_dir=index or Path(tmp))
+            report = _ingest(s, quiet=as_json)
+            questions = load_questions(set_dir)
+            negs = [q for d in negatives for q in load_questions(d)]
+            with tqdm(total=len(questions) + len(negs), desc="asking", disable=as_json, file=sys.stderr) as bar:
+                res = evaluate(Index(s.index_dir, _embedder(s)), questions, mode,  # type: ignore[arg-type]
+                               negs, bar.update)
+        data = {"set": set_dir.name, "mode": mode, "passages": report.passages, **res.as_dict()}
+        if rows:
+            rows.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in res.rows), encoding="utf-8")
+
+        def human() -> None:
+            for key, value in data.items():
+                click.echo(f"{key:>12}: {value}")
+
+        _emit(data, as_json, human)
+
+    _run(go)
+
+
+@main.command("status")
+@content_option
+@index_option
+@json_option
+def status_cmd(content: Path | None, index: Path | None, as_json: bool) -> None:
+    """What is indexed, with which model, and where."""
+
+    def go() -> None:
+        from kb.store import Store
+
+        s = _settings(content, index)
+        store = Store(s.index_dir)
+        data = {
+            "content": str(s.content_dir), "index": str(s.index_dir), "data": str(s.data_dir),
+            "model": store.get_meta("model"), "dim": int(store.get_meta("dim") or 0),
+            "generation": int(store.get_meta("generation") or 0), **store.counts(),
+        }
+
+        def human() -> None:
+            for key, value in data.items():
+                click.echo(f"{key:>11}: {value}")
+
+        _emit(data, as_json, human)
+
+    _run(go)

