@@ -20,6 +20,7 @@ Mode = Literal["dense", "keyword", "hybrid"]
 MODES: tuple[Mode, ...] = ("dense", "keyword", "hybrid")
 CANDIDATES = 50
 KEYWORD_WEIGHT = 0.3
+DOCUMENT_WEIGHT = 0.2
 
 
 @dataclass(frozen=True)
@@ -165,9 +166,12 @@ class Index:
             dense = self.dense(self.embedder.query(query) if qvec is None else qvec, n, allowed)
         if mode != "dense":
             keyword = dict(self.store.keyword(fts_query(query), n, sql, args))
+        rows = self.store.passages(set(dense) | set(keyword))
         fused = fuse(dense, keyword, mode)
-        best = sorted(fused.items(), key=lambda kv: -kv[1])[:k]
-        rows = self.store.passages(pid for pid, _ in best)
+        fused = {pid: v for pid, v in fused.items() if pid in rows}
+        if mode == "hybrid":
+            fused = with_document_evidence(fused, {pid: r.path for pid, r in rows.items()})
+        best = best_per_section(fused, {pid: (r.path, r.heading_path) for pid, r in rows.items()}, k)
         hits = [
             Hit(
                 path=r.path, heading=r.heading, heading_path=r.heading_path, text=r.text, score=round(score, 4),
@@ -178,6 +182,30 @@ class Index:
             if (r := rows.get(pid)) is not None
         ]
         return Ranking(hits, dense, keyword)
+
+
+def with_document_evidence(scores: dict[int, float], doc_of: dict[int, str]) -> dict[int, float]:
+    """Move each passage toward its document's best score: a section in the right file ranks higher."""
+    if not scores or DOCUMENT_WEIGHT == 0:
+        return scores
+    best: dict[str, float] = {}
+    for pid, v in scores.items():
+        best[doc_of[pid]] = max(best.get(doc_of[pid], v), v)
+    return {pid: v + DOCUMENT_WEIGHT * best[doc_of[pid]] for pid, v in scores.items()}
+
+
+def best_per_section(scores: dict[int, float], section_of: dict[int, object], k: int) -> list[tuple[int, float]]:
+    """The top ``k`` passages, one per section: the best passage stands for its section."""
+    out: list[tuple[int, float]] = []
+    seen: set[object] = set()
+    for pid, v in sorted(scores.items(), key=lambda kv: -kv[1]):
+        if section_of[pid] in seen:
+            continue
+        seen.add(section_of[pid])
+        out.append((pid, v))
+        if len(out) == k:
+            break
+    return out
 
 
 def fuse(dense: dict[int, float], keyword: dict[int, float], mode: Mode) -> dict[int, float]:

@@ -1,0 +1,32 @@
+"""Run `kb eval` on every set of an eval folder in each mode and print one table.
+
+    python bench/eval_all.py ../shared/eval
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+NEGATIVES = {"fedora-faq-ru": ["xquad-ru"], "xquad-ru": ["fedora-faq-ru"], "xquad-en": ["fedora-faq-ru"]}
+
+
+def main() -> None:
+    root = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/eval")
+    cols = ["recall@1", "recall@5", "recall@10", "mrr@10", "answer_hit", "refused", "ood_refused"]
+    print(f"{'set':15} {'mode':8} " + " ".join(f"{c:>11}" for c in cols))
+    for set_dir in sorted(p for p in root.iterdir() if (p / "questions.jsonl").exists()):
+        for mode in ("hybrid", "dense", "keyword"):
+            cmd = [sys.executable, "-m", "kb", "eval", str(set_dir), "--mode", mode, "--json",
+                   "--index", f"/tmp/kb-eval/{set_dir.name}"]
+            if mode == "hybrid":
+                for n in NEGATIVES.get(set_dir.name, []):
+                    cmd += ["--negatives", str(root / n)]
+            out = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+            print(f"{set_dir.name:15} {mode:8} " + " ".join(f"{out.get(c, ''):>11}" for c in cols), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""Shared fixtures: the real bundled model and real small indexes, built once per session."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kb.embedding import Embedder, load_embedder
+from kb.ingest import ingest
+from kb.search import Index
+from kb.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def make_settings(tmp: Path, content: Path) -> Settings:
+    return Settings.from_env(content_dir=content, index_dir=tmp / "index", data_dir=tmp / "data")
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    s = Settings.from_env()
+    return load_embedder(s.model, s.cache_dir)
+
+
+def build(settings: Settings, embedder: Embedder) -> Index:
+    ingest(settings.content_dir, settings.index_dir, embedder,
+           max_file_bytes=settings.max_file_bytes, chunk_tokens=settings.chunk_tokens)
+    return Index(settings.index_dir, embedder)
+
+
+@pytest.fixture(scope="session")
+def fixture_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    tmp = tmp_path_factory.mktemp("fixture-kb")
+    shutil.copytree(FIXTURES, tmp / "content")
+    return make_settings(tmp, tmp / "content")
+
+
+@pytest.fixture(scope="session")
+def fixture_index(fixture_settings: Settings, embedder: Embedder) -> Index:
+    return build(fixture_settings, embedder)
+
+
+@pytest.fixture(scope="session")
+def demo_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    tmp = tmp_path_factory.mktemp("demo-kb")
+    return make_settings(tmp, ROOT / "content")
+
+
+@pytest.fixture(scope="session")
+def demo_index(demo_settings: Settings, embedder: Embedder) -> Index:
+    return build(demo_settings, embedder)
+
+
+@pytest.fixture()
+def content(tmp_path: Path) -> Iterator[Path]:
+    """A private copy of the fixture content, free to change."""
+    target = tmp_path / "content"
+    shutil.copytree(FIXTURES, target)
+    yield target

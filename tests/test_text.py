@@ -1,0 +1,20 @@
+"""Keyword terms: Snowball stems per script; user text never becomes FTS5 syntax."""
+
+from __future__ import annotations
+
+import pytest
+
+from kb.text import fts_query, terms
+
+
+def test_russian_and_english_stems() -> None:
+    assert terms("Отсрочки платежа") == terms("отсрочка платежей")
+    assert terms("licensing licensed") == ["licens", "licens"]
+    assert terms("ёлка") == terms("елка")
+
+
+@pytest.mark.parametrize("text", ['"quoted" NEAR(a b) col:value * AND OR NOT ^x', "a-b/c", "(((", "💥 emoji"])
+def test_fts_query_is_quoted_terms(text: str) -> None:
+    query = fts_query(text)
+    for part in query.split(" OR ") if query else []:
+        assert part.startswith('"') and part.endswith('"') and '"' not in part[1:-1]
