@@ -12,6 +12,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev]'
+	command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; }
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -19,6 +20,7 @@ setup: $(STAMP)
 run: setup
 	$(BIN)/kb ingest
 	$(BIN)/kb ask "Какая у Ромашки отсрочка платежа?"
+	$(BIN)/kb serve --host 127.0.0.1 --port 8000
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -1,18 +1,31 @@
-"""The HTTP API: a thin adapter over kb (no retrieval logic here)."""
+"""The HTTP API and the web app: a thin adapter over :class:`kb.service.KnowledgeBase`."""
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from kb.embedding import load_embedder
-from kb.errors import IndexMissing, KbError, QuestionTooLong
-from kb.search import Filters, Index
-from kb.service import ask
+from kb.embedding import Embedder
+from kb.errors import IndexMissing, KbError
+from kb.search import Filters, Hit
+from kb.service import KnowledgeBase
 from kb.settings import Settings
+from kb.watch import ContentWatcher
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
 
 
 class HitOut(BaseModel):
@@ -23,12 +36,13 @@ class HitOut(BaseModel):
     score: float
     start_line: int
     end_line: int
+    anchor: str
 
 
 class SearchIn(BaseModel):
-    query: str = Field(min_length=1)
+    query: str = Field(min_length=1, description="What to look for, in plain language.")
     k: int = Field(default=5, ge=1, le=50)
-    filters: dict[str, str] | None = None
+    filters: dict[str, str] | None = Field(default=None, description="client, type, product, tag")
 
 
 class SearchOut(BaseModel):
@@ -51,56 +65,222 @@ class AskOut(BaseModel):
     gap_id: int | None = None
 
 
-class _State:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.index: Index | None = None
-
-    def current(self) -> Index:
-        if self.index is None:
-            self.index = Index(self.settings.index_dir, load_embedder(self.settings.model, self.settings.cache_dir))
-        return self.index
+class SectionOut(BaseModel):
+    heading: str
+    anchor: str
+    level: int
+    start_line: int
+    end_line: int
 
 
-def _hits(hits: list[Any]) -> list[HitOut]:
+class DocumentOut(BaseModel):
+    path: str
+    title: str
+    meta: dict[str, Any]
+    html: str
+    sections: list[SectionOut]
+
+
+class ClientOut(BaseModel):
+    id: str
+    title: str
+    documents: int
+
+
+class ClientsOut(BaseModel):
+    clients: list[ClientOut]
+
+
+class DocumentInfoOut(BaseModel):
+    path: str
+    title: str
+    type: str
+    owner: str
+    verified: str
+    review_every: str
+
+
+class ClientDetailOut(BaseModel):
+    id: str
+    title: str
+    documents: list[DocumentInfoOut]
+
+
+class FeedbackIn(BaseModel):
+    question: str = Field(min_length=1, max_length=10_000)
+    answer: str = Field(default="", max_length=10_000)
+    helpful: bool
+    comment: str = Field(default="", max_length=5_000)
+
+
+class FeedbackOut(BaseModel):
+    id: int
+
+
+class GapOut(BaseModel):
+    question: str
+    client: str
+    reason: str
+    owner: str
+    count: int
+    last_seen: float
+
+
+class GapsOut(BaseModel):
+    gaps: list[GapOut]
+
+
+class ReindexOut(BaseModel):
+    files: int
+    added: int
+    updated: int
+    removed: int
+    unchanged: int
+    passages: int
+    embedded: int
+    errors: list[dict[str, str]]
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody
+
+
+def _hits(hits: list[Hit]) -> list[HitOut]:
     return [HitOut(**{k: v for k, v in h.as_dict().items() if k in HitOut.model_fields}) for h in hits]
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """The app for ``settings``; the model and index load once, on first use."""
-    app = FastAPI(title="kb", description="Answers from the sales knowledge base, with sources.")
-    state = _State(settings)
-    app.state.kb = state
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+class _Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("kb_requests_total", "HTTP requests", ["route", "status"], registry=self.registry)
+        self.latency = Histogram("kb_request_seconds", "HTTP request latency", ["route"], registry=self.registry)
+        self.refusals = Counter("kb_refusals_total", "Questions kb refused to answer", registry=self.registry)
+        self.passages = Gauge("kb_index_passages", "Passages in the serving index", registry=self.registry)
+
+
+def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
+    """The app for ``settings``: the model and index load once, at start-up."""
+    kb = KnowledgeBase(settings, embedder)
+    metrics = _Metrics()
+    errors = {400: ErrorOut, 404: ErrorOut, 413: ErrorOut, 422: ErrorOut, 503: ErrorOut}
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        try:
+            kb.index()
+        except IndexMissing:
+            log.warning("no index in %s yet: the API answers 503 until one is built", settings.index_dir)
+        watcher = ContentWatcher(str(settings.content_dir), kb.reindex) if settings.watch else None
+        if watcher:
+            watcher.start()
+        yield
+        if watcher:
+            watcher.stop()
+
+    app = FastAPI(title="kb", description="Answers from the sales knowledge base, with sources.",
+                  lifespan=lifespan, responses=errors)  # type: ignore[arg-type]
+    app.state.kb = kb
 
     @app.exception_handler(KbError)
     async def kb_error(_: Request, exc: KbError) -> JSONResponse:
-        return JSONResponse({"error": {"code": exc.code, "message": str(exc)}}, status_code=exc.status)
+        return _error(exc.status, exc.code, str(exc))
 
-    def check(text: str) -> None:
-        if len(text) > settings.max_question_chars:
-            raise QuestionTooLong(f"the question is {len(text)} characters; the limit is {settings.max_question_chars}")
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        return _error(422, "invalid_request", f"{where or 'body'}: {first.get('msg', 'invalid request')}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, "http", str(exc.detail))
+
+    @app.middleware("http")
+    async def guard_and_measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        route = request.url.path if request.url.path.startswith(("/api/", "/healthz", "/metrics")) else "/ui"
+        if route.startswith("/api/documents/"):
+            route = "/api/documents"
+        started = time.perf_counter()
+        size = request.headers.get("content-length", "0")
+        limit = settings.max_request_kb * 1024
+        if not size.isdigit() or int(size) > limit:
+            response: Response = _error(413, "too_large", f"request body over {settings.max_request_kb} KB")
+        else:
+            response = await call_next(request)
+        metrics.requests.labels(route, str(response.status_code)).inc()
+        metrics.latency.labels(route).observe(time.perf_counter() - started)
+        return response
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
         try:
-            index = state.current()
+            index = kb.index()
         except IndexMissing:
             return {"status": "no index"}
         return {"status": "ok", "passages": index.size, "generation": index.generation}
 
+    @app.get("/metrics", include_in_schema=False)
+    def metrics_route() -> Response:
+        try:
+            metrics.passages.set(kb.index().size)
+        except IndexMissing:
+            metrics.passages.set(0)
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
     @app.post("/api/search", response_model=SearchOut)
     def search(body: SearchIn) -> SearchOut:
-        check(body.query)
-        hits = state.current().search(body.query, k=body.k, filters=Filters.of(body.filters))
-        return SearchOut(hits=_hits(hits))
+        return SearchOut(hits=_hits(kb.search(body.query, k=body.k, filters=Filters.of(body.filters))))
 
     @app.post("/api/ask", response_model=AskOut)
-    def ask_route(body: AskIn) -> AskOut:
-        check(body.question)
+    def ask(body: AskIn) -> AskOut:
         filters = Filters.of({**(body.filters or {}), **({"client": body.client} if body.client else {})})
-        result = ask(state.current(), settings, body.question, filters)
+        result = kb.ask(body.question, filters)
         a = result.answer
+        if not a.answered:
+            metrics.refusals.inc()
         return AskOut(answered=a.answered, answer=a.answer, confidence=a.confidence, verdict=result.verdict,
                       owner=a.owner, sources=_hits(a.sources), gap_id=result.gap_id)
 
+    @app.get("/api/documents/{path:path}", response_model=DocumentOut)
+    def document(path: str) -> DocumentOut:
+        d = kb.document(path)
+        return DocumentOut(path=d.path, title=d.title, meta=d.meta, html=d.html,
+                           sections=[SectionOut(**vars(s)) for s in d.sections])
+
+    @app.get("/api/clients", response_model=ClientsOut)
+    def clients() -> ClientsOut:
+        return ClientsOut(clients=[ClientOut(**vars(c)) for c in kb.clients()])
+
+    @app.get("/api/clients/{client_id}", response_model=ClientDetailOut)
+    def client(client_id: str) -> ClientDetailOut:
+        summary, docs = kb.client(client_id)
+        return ClientDetailOut(id=summary.id, title=summary.title, documents=[DocumentInfoOut(**vars(d)) for d in docs])
+
+    @app.post("/api/feedback", response_model=FeedbackOut)
+    def feedback(body: FeedbackIn) -> FeedbackOut:
+        return FeedbackOut(id=kb.feedback(body.question, body.answer, body.helpful, body.comment))
+
+    @app.get("/api/gaps", response_model=GapsOut)
+    def gaps() -> GapsOut:
+        return GapsOut(gaps=[GapOut(question=g.question, client=g.client, reason=g.reason, owner=g.owner,
+                                    count=g.count, last_seen=g.last_seen) for g in kb.gaps()])
+
+    @app.post("/api/reindex", response_model=ReindexOut)
+    def reindex() -> ReindexOut:
+        return ReindexOut(**kb.reindex().as_dict())  # type: ignore[arg-type]
+
+    @app.get("/", include_in_schema=False)
+    def home() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -79,7 +79,8 @@ def main() -> None:
         for name in NEGATIVES:
             m = np.array([r[0] == name for r in rows])
             pos, neg = p[m & (y == 1)], p[m & (y == 0)]
-            print(f"threshold {t:.1f} {name:14} answered(pos) {np.mean(pos >= t):.3f}  refused(ood) {np.mean(neg < t):.3f}")
+            print(f"threshold {t:.1f} {name:14} answered(pos) {np.mean(pos >= t):.3f}"
+                  f"  refused(ood) {np.mean(neg < t):.3f}")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ Prints section recall@1/5/10 and MRR@10 per set for dense, keyword and each fusi
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
@@ -15,10 +16,11 @@ import numpy as np
 
 from kb import search
 from kb.embedding import load_embedder
-from kb.evaluation import load_questions
+from kb.evaluation import Question, load_questions
 from kb.ingest import ingest
 from kb.search import Index
 from kb.settings import Settings
+from kb.store import PassageRow
 from kb.text import fts_query
 
 
@@ -27,6 +29,20 @@ def metrics(ranks: list[int]) -> tuple[float, float, float, float]:
     hit = r > 0
     return (float(np.mean(hit & (r <= 1))), float(np.mean(hit & (r <= 5))), float(np.mean(hit & (r <= 10))),
             float(np.mean(np.where(hit & (r <= 10), 1.0 / np.maximum(r, 1), 0.0))))
+
+
+def gold_ranks(qs: list[Question], rows: dict[int, PassageRow], fused_list: list[dict[int, float]],
+               doc: bool = False) -> list[int]:
+    """Rank of the gold section in each fused list (0: not in the top 10)."""
+    doc_of = {p: r.path for p, r in rows.items()}
+    section_of: dict[int, object] = {p: (r.path, r.heading_path) for p, r in rows.items()}
+    out = []
+    for q, fused in zip(qs, fused_list):
+        if doc:
+            fused = search.with_document_evidence(fused, doc_of)
+        order = [p for p, _ in search.best_per_section(fused, section_of, 10)]
+        out.append(next((r for r, p in enumerate(order, 1) if (rows[p].path, rows[p].heading) in q.gold), 0))
+    return out
 
 
 def main() -> None:
@@ -53,19 +69,7 @@ def main() -> None:
         ids = {pid for d, k in cands for pid in (*d, *k)}
         rows = index.store.passages(ids)
 
-        doc_of = {p: r.path for p, r in rows.items()}
-        section_of = {p: (r.path, r.heading_path) for p, r in rows.items()}
-
-        def ranks(fused_list: list[dict[int, float]], doc: bool = False) -> list[int]:
-            out = []
-            for q, fused in zip(qs, fused_list):
-                if doc:
-                    fused = search.with_document_evidence(fused, doc_of)
-                order = [p for p, _ in search.best_per_section(fused, section_of, 10)]
-                out.append(next((r for r, p in enumerate(order, 1)
-                                 if (rows[p].path, rows[p].heading) in q.gold), 0))
-            return out
-
+        ranks = functools.partial(gold_ranks, qs, rows)
         report = {"dense": ranks([d for d, _ in cands]), "keyword": ranks([k for _, k in cands])}
         for w in weights:
             search.KEYWORD_WEIGHT = w

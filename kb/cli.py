@@ -104,12 +104,6 @@ def ingest_cmd(content: Path | None, index: Path | None, as_json: bool) -> None:
     _run(go)
 
 
-def _open_index(s: Settings) -> Any:
-    from kb.search import Index
-
-    return Index(s.index_dir, _embedder(s))
-
-
 def _filters(client: str | None, type_: str | None, product: str | None, tag: str | None) -> Any:
     from kb.search import Filters
 
@@ -121,15 +115,6 @@ def filter_options(f: Callable[..., Any]) -> Callable[..., Any]:
                         ("type", "Only documents of this type."), ("client", "Only this client's documents.")):
         f = click.option(f"--{name}", f"{name}_" if name == "type" else name, help=help_)(f)
     return f
-
-
-def _check_question(s: Settings, text: str) -> None:
-    from kb.errors import BadInput, QuestionTooLong
-
-    if not text.strip():
-        raise BadInput("the question is empty")
-    if len(text) > s.max_question_chars:
-        raise QuestionTooLong(f"the question is {len(text)} characters; the limit is {s.max_question_chars}")
 
 
 @main.command("search")
@@ -145,9 +130,11 @@ def search_cmd(query: str, k: int, mode: str, client: str | None, type_: str | N
     """The best passages for QUERY, ranked."""
 
     def go() -> None:
+        from kb.service import KnowledgeBase
+
         s = _settings(content, index)
-        _check_question(s, query)
-        hits = _open_index(s).search(query, k=k, filters=_filters(client, type_, product, tag), mode=mode)
+        hits = KnowledgeBase(s, _embedder(s)).search(query, k=k, filters=_filters(client, type_, product, tag),
+                                                     mode=mode)
         keys = ("path", "heading", "heading_path", "text", "score", "start_line", "end_line")
 
         def human() -> None:
@@ -171,11 +158,10 @@ def ask_cmd(question: str, client: str | None, type_: str | None, product: str |
     """A short answer to QUESTION with its sources, or an honest "not in the knowledge base"."""
 
     def go() -> None:
-        from kb.service import ask
+        from kb.service import KnowledgeBase
 
         s = _settings(content, index)
-        _check_question(s, question)
-        result = ask(_open_index(s), s, question, _filters(client, type_, product, tag))
+        result = KnowledgeBase(s, _embedder(s)).ask(question, _filters(client, type_, product, tag))
         a = result.answer
         keys = ("path", "heading", "heading_path", "text", "score", "start_line", "end_line")
         data = {**a.as_dict(), "sources": [{k: h.as_dict()[k] for k in keys} for h in a.sources]}
@@ -260,5 +246,27 @@ def status_cmd(content: Path | None, index: Path | None, as_json: bool) -> None:
                 click.echo(f"{key:>11}: {value}")
 
         _emit(data, as_json, human)
+
+    _run(go)
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--watch/--no-watch", default=True, show_default=True, help="Reindex when content changes.")
+@content_option
+@index_option
+def serve_cmd(host: str, port: int, watch: bool, content: Path | None, index: Path | None) -> None:
+    """Serve the web app and the HTTP API (the model and index load once, at start-up)."""
+
+    def go() -> None:
+        import uvicorn
+
+        from api.app import create_app
+
+        s = Settings.from_env(content_dir=content, index_dir=index, watch=watch)
+        app = create_app(s, _embedder(s))
+        click.echo(f"kb is serving {s.content_dir} on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
+        uvicorn.run(app, host=host, port=port, log_level="warning")
 
     _run(go)

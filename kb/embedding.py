@@ -51,7 +51,7 @@ class Embedder:
 
     def query(self, text: str) -> np.ndarray:
         """The unit vector of one question."""
-        return self.queries([text])[0]
+        return np.asarray(self.queries([text])[0])
 
     def _encode(self, texts: list[str], prompt: str | None, batch_size: int) -> np.ndarray:
         if not texts:
@@ -132,8 +132,8 @@ def _load_st(name_or_path: str) -> Any:
     import transformers
     from sentence_transformers import SentenceTransformer
 
-    transformers.utils.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+    transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     return SentenceTransformer(name_or_path, device="cpu", local_files_only=local)
 
 

@@ -71,6 +71,14 @@ class Document:
     sections: tuple[Section, ...]
 
 
+_NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
+
+
+def anchor(heading_path: tuple[str, ...] | list[str]) -> str:
+    """The HTML id of a section: its heading path, lower-cased, non-word characters as dashes."""
+    return _NON_WORD.sub("-", " ".join(heading_path).lower()).strip("-") or "top"
+
+
 def _parser() -> MarkdownIt:
     return MarkdownIt("commonmark", {"maxNesting": 20}).enable("table").use(front_matter_plugin)
 

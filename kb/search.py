@@ -12,6 +12,7 @@ import numpy as np
 
 from kb.embedding import Embedder
 from kb.errors import BadInput, StoreError
+from kb.markdown import anchor
 from kb.store import Store
 from kb.text import fts_query
 
@@ -79,9 +80,14 @@ class Hit:
     dense: float = 0.0
     keyword: float = 0.0
 
+    @property
+    def anchor(self) -> str:
+        return anchor(self.heading_path)
+
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["heading_path"] = list(self.heading_path)
+        d["anchor"] = self.anchor
         return d
 
 
@@ -130,7 +136,7 @@ class Index:
             return {}
         params = None
         if allowed is not None:
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))  # type: ignore[call-arg]
         scores, ids = self.faiss.search(qvec.reshape(1, -1), min(n, self.size), params=params)
         return {int(i): float(s) for s, i in zip(scores[0], ids[0]) if i >= 0}
 

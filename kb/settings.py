@@ -20,6 +20,8 @@ ENVIRONMENT = {
     "KB_MAX_FILE_MB": "max_file_mb",
     "KB_CHUNK_TOKENS": "chunk_tokens",
     "KB_MAX_QUESTION_CHARS": "max_question_chars",
+    "KB_MAX_REQUEST_KB": "max_request_kb",
+    "KB_WATCH": "watch",
 }
 
 
@@ -35,6 +37,8 @@ class Settings:
     max_file_mb: float = 5.0
     chunk_tokens: int = 320
     max_question_chars: int = 2000
+    max_request_kb: int = 64
+    watch: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -51,10 +55,10 @@ class Settings:
         typed: dict[str, Any] = {}
         for name, value in values.items():
             current = getattr(self, name)
-            if isinstance(current, Path):
+            if isinstance(current, bool):
+                typed[name] = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
+            elif isinstance(current, Path):
                 typed[name] = Path(value).expanduser()
-            elif isinstance(current, bool):
-                typed[name] = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
             elif isinstance(current, (int, float)):
                 typed[name] = type(current)(value)
             else:

@@ -149,15 +149,19 @@ class Store:
         conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
 
     # -- documents --------------------------------------------------------------------------
+    _DOCUMENT = "SELECT id, path, hash, title, type, client, owner, verified, review_every, meta FROM documents"
+
+    @staticmethod
+    def _document(r: tuple[Any, ...]) -> DocumentRow:
+        return DocumentRow(id=r[0], path=r[1], hash=r[2], title=r[3], type=r[4], client=r[5], owner=r[6],
+                           verified=r[7], review_every=r[8], meta=json.loads(r[9]))
+
     def documents(self) -> list[DocumentRow]:
-        rows = self.conn.execute(
-            "SELECT id, path, hash, title, type, client, owner, verified, review_every, meta"
-            " FROM documents ORDER BY path"
-        ).fetchall()
-        return [DocumentRow(*r[:9], meta=json.loads(r[9])) for r in rows]
+        return [self._document(r) for r in self.conn.execute(self._DOCUMENT + " ORDER BY path")]
 
     def document(self, path: str) -> DocumentRow | None:
-        return next((d for d in self.documents() if d.path == path), None)
+        row = self.conn.execute(self._DOCUMENT + " WHERE path = ?", (path,)).fetchone()
+        return None if row is None else self._document(row)
 
     def counts(self) -> dict[str, int]:
         c = self.conn
@@ -178,7 +182,11 @@ class Store:
             f" FROM passages p JOIN documents d ON d.id = p.doc_id WHERE p.id IN ({marks})",
             ids,
         ).fetchall()
-        return {r[0]: PassageRow(*r[:5], tuple(json.loads(r[5])), *r[6:]) for r in rows}
+        return {
+            r[0]: PassageRow(id=r[0], path=r[1], title=r[2], owner=r[3], heading=r[4],
+                             heading_path=tuple(json.loads(r[5])), text=r[6], start_line=r[7], end_line=r[8])
+            for r in rows
+        }
 
     def vectors(self) -> tuple[np.ndarray, np.ndarray]:
         """Passage ids and their vectors, for building the FAISS index."""
@@ -192,7 +200,9 @@ class Store:
         vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
         return ids, vecs
 
-    def keyword(self, query: str, limit: int, allowed: str | None = None, args: tuple[Any, ...] = ()) -> list[tuple[int, float]]:
+    def keyword(
+        self, query: str, limit: int, allowed: str | None = None, args: tuple[Any, ...] = ()
+    ) -> list[tuple[int, float]]:
         """BM25 over stemmed terms: (passage id, score) best first, scores positive."""
         if not query:
             return []

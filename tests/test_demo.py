@@ -8,8 +8,8 @@ from pathlib import Path
 from kb.answer import answer
 from kb.search import Index
 
-QUESTIONS = [json.loads(line) for line in (Path(__file__).parent / "demo_questions.jsonl").read_text("utf-8").splitlines()
-             if line.strip()]
+_LINES = (Path(__file__).parent / "demo_questions.jsonl").read_text("utf-8").splitlines()
+QUESTIONS = [json.loads(line) for line in _LINES if line.strip()]
 
 
 def test_demo_has_enough_questions_in_both_languages() -> None:

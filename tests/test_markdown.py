@@ -45,7 +45,8 @@ def test_sections(name: str, source: str, expected: list[tuple[tuple[str, ...], 
 def test_front_matter_metadata() -> None:
     doc = parse(
         "---\ntitle: ООО «Ромашка»\ntype: client\nclient: romashka\nproducts: [sklad-pro, crm]\n"
-        "owner: Анна\nverified: 2026-09-15\nreview_every: 90d\ntags: retail, key\naccess: [management]\n---\n# R\ntext\n",
+        "owner: Анна\nverified: 2026-09-15\nreview_every: 90d\ntags: retail, key\naccess: [management]\n"
+        "---\n# R\ntext\n",
         "clients/romashka.md",
     )
     m = doc.meta
