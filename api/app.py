@@ -171,7 +171,7 @@ def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
     """The app for ``settings``: the model and index load once, at start-up."""
     kb = KnowledgeBase(settings, embedder)
     metrics = _Metrics()
-    errors = {400: ErrorOut, 404: ErrorOut, 413: ErrorOut, 422: ErrorOut, 503: ErrorOut}
+    errors: dict[int | str, dict[str, Any]] = {s: {"model": ErrorOut} for s in (400, 404, 413, 422, 503)}
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -187,7 +187,7 @@ def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
             watcher.stop()
 
     app = FastAPI(title="kb", description="Answers from the sales knowledge base, with sources.",
-                  lifespan=lifespan, responses=errors)  # type: ignore[arg-type]
+                  lifespan=lifespan, responses=errors)
     app.state.kb = kb
 
     @app.exception_handler(KbError)

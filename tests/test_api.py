@@ -55,9 +55,9 @@ def test_document_with_anchors_and_lines(client: TestClient) -> None:
     doc = client.get("/api/documents/clients/lastochka.md").json()
     assert doc["title"] == "ООО «Ласточка»" and doc["meta"]["client"] == "lastochka"
     assert 'id="ооо-ласточка-договор-оплата"' in doc["html"]
-    assert 'data-start-line="25"' in doc["html"] and "title: ООО" not in doc["html"]
+    assert 'data-start-line="28"' in doc["html"] and "title: ООО" not in doc["html"]
     oplata = next(s for s in doc["sections"] if s["heading"] == "Оплата")
-    assert (oplata["level"], oplata["start_line"]) == (3, 23)
+    assert (oplata["level"], oplata["start_line"], oplata["end_line"]) == (3, 26, 29)
     for bad in ("../README.md", "..%2F..%2Fetc%2Fpasswd", "/etc/passwd", "clients/none.md", "%2Fetc%2Fpasswd"):
         r = client.get(f"/api/documents/{bad}")
         assert r.status_code == 404 and r.json()["error"]["code"] in ("not_found", "http"), bad

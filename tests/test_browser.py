@@ -1,0 +1,107 @@
+"""The web app in headless Chromium (Debian's package) against a real server on loopback."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import Page, expect, sync_playwright
+
+from api.app import create_app
+from kb.embedding import Embedder
+from kb.settings import Settings
+
+from .conftest import FIXTURES, build, make_settings
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[str]:
+    tmp = tmp_path_factory.mktemp("browser")
+    shutil.copytree(FIXTURES, tmp / "content")
+    settings: Settings = make_settings(tmp, tmp / "content")
+    build(settings, embedder)
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(create_app(settings, embedder), host="127.0.0.1", port=port,
+                                        log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture()
+def page(tmp_path: Path) -> Iterator[Page]:
+    assert Path(CHROMIUM).exists(), "Debian's chromium is required (make setup installs it)"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        context = browser.new_context(locale="ru-RU")
+        yield context.new_page()
+        browser.close()
+
+
+def test_ask_cite_open_section_and_report_a_gap(server: str, page: Page) -> None:
+    page.goto(server + "/")
+    question = "Кто подписывает акты у Ласточки?"
+    page.fill("#question", question)
+    page.press("#question", "Enter")
+    expect(page.locator("#answer-text")).to_contain_text("Павел Орлов", timeout=30_000)
+    expect(page.locator("#verdict")).not_to_have_text("")
+    source = page.locator("#sources a.source").first
+    expect(source).to_contain_text("clients/lastochka.md")
+
+    source.click()
+    expect(page.locator("#doc")).to_be_visible(timeout=15_000)
+    highlighted = page.locator("#doc .hl")
+    expect(highlighted.first).to_be_visible()
+    assert "Павел Орлов" in " ".join(highlighted.all_inner_texts())
+
+    page.go_back()
+    page.fill("#question", "Есть ли у Ласточки собственный автопарк?")
+    page.click("#ask")
+    expect(page.locator("#answer")).to_be_visible(timeout=30_000)
+    page.click("#unhelpful")
+    expect(page.locator("#feedback-thanks")).to_be_visible()
+
+    page.goto(server + "/#/gaps")
+    expect(page.locator("table#gaps")).to_contain_text("Есть ли у Ласточки собственный автопарк?", timeout=15_000)
+
+
+def test_client_page_asks_within_the_client(server: str, page: Page) -> None:
+    page.goto(server + "/#/client/zenit")
+    expect(page.locator("#view")).to_contain_text("АО «Зенит Трейд»", timeout=15_000)
+    page.fill("#question", "Кто подписывает акты?")
+    page.press("#question", "Enter")
+    expect(page.locator("#answer-text")).to_contain_text("Антон Белов", timeout=30_000)
+    for href in page.locator("#sources a.source").evaluate_all("els => els.map(e => e.getAttribute('href'))"):
+        assert "clients/zenit.md" in href
+
+
+def test_english_switch_and_phone_width(server: str, page: Page) -> None:
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.goto(server + "/")
+    page.click("#lang")
+    expect(page.locator("#ask")).to_have_text("Ask")
+    page.fill("#question", "What is the REST API rate limit?")
+    page.press("#question", "Enter")
+    expect(page.locator("#answer-text")).to_contain_text("600", timeout=30_000)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
