@@ -32,3 +32,6 @@ lint: setup
 EVAL_DIR ?= ../shared/eval
 eval: setup
 	$(BIN)/python bench/eval_all.py $(EVAL_DIR)
+
+bench: setup
+	$(BIN)/python bench/serve_latency.py

@@ -17,7 +17,7 @@ import numpy as np
 
 from kb import answer as answer_mod
 from kb.embedding import load_embedder
-from kb.evaluation import load_questions
+from kb.evaluation import align, load_questions
 from kb.ingest import ingest
 from kb.search import Index
 from kb.settings import Settings
@@ -27,6 +27,8 @@ NEGATIVES = {
     "xquad-ru": ["fedora-faq-ru"],
     "xquad-en": ["fedora-faq-ru"],
 }
+# Cross-lingual positives: these sets' questions against the corpus of the key, aligned by squad_id.
+CROSS = {"xquad-ru": "xquad-en", "xquad-en": "xquad-ru"}
 
 
 def fit(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 50) -> np.ndarray:
@@ -58,6 +60,9 @@ def main() -> None:
         index = Index(idx_dir, emb)
         own = load_questions(args.eval_dir / name)
         own = rng.sample(own, min(args.per_set, len(own)))
+        if name in CROSS:
+            cross = align(load_questions(args.eval_dir / CROSS[name]), load_questions(args.eval_dir / name))
+            own += rng.sample(cross, min(args.per_set // 2, len(cross)))
         others = [q for n in negs for q in load_questions(args.eval_dir / n)]
         others = rng.sample(others, min(args.per_set, len(others)))
         for label, qs in ((1, own), (0, others)):

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 NEGATIVES = {"fedora-faq-ru": ["xquad-ru"], "xquad-ru": ["fedora-faq-ru"], "xquad-en": ["fedora-faq-ru"]}
+CROSS = [("xquad-en", "xquad-ru"), ("xquad-ru", "xquad-en")]
 
 
 def main() -> None:
@@ -26,6 +27,14 @@ def main() -> None:
                     cmd += ["--negatives", str(root / n)]
             out = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
             print(f"{set_dir.name:15} {mode:8} " + " ".join(f"{out.get(c, ''):>11}" for c in cols), flush=True)
+    for questions, corpus in CROSS:
+        if not (root / questions).exists() or not (root / corpus).exists():
+            continue
+        cmd = [sys.executable, "-m", "kb", "eval", str(root / questions), "--corpus", str(root / corpus), "--json",
+               "--index", f"/tmp/kb-eval/{corpus}"]
+        out = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+        label = f"{questions[-2:]}->{corpus}"
+        print(f"{label:15} {'hybrid':8} " + " ".join(f"{out.get(c, ''):>11}" for c in cols), flush=True)
 
 
 if __name__ == "__main__":

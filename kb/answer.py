@@ -11,12 +11,13 @@ import numpy as np
 
 from kb.markdown import split_sentences
 from kb.search import Filters, Hit, Index, Ranking
+from kb.text import content_stems, script, terms
 
 MAX_ANSWER_CHARS = 300
 SOURCES = 5
 # Logistic model over retrieval and answer features, fitted by bench/calibrate.py on ../shared/eval
 # (in-base questions whose gold section ranks first as positives, other sets' questions as negatives).
-WEIGHTS = {"dense": 11.277, "margin": 24.773, "agree": 2.838, "sentence": 56.315}
+WEIGHTS = {"dense": 11.277, "margin": 24.773, "agree": 2.838, "sentence": 56.315, "coverage": 0.0, "cross": 0.0}
 BIAS = -59.052
 # At 0.6, 94-97% of first-ranked in-base answers are given and 91-100% of out-of-base questions refused.
 REFUSE_BELOW = 0.6
@@ -87,7 +88,16 @@ def best_span(index: Index, qvec: np.ndarray, hit: Hit) -> tuple[str, float]:
     return span, float(sims[best])
 
 
-def features(ranking: Ranking, sentence: float) -> dict[str, float]:
+def coverage(question: str, hit: Hit) -> float:
+    """The share of the question's topic words found in the passage, its headings or its title."""
+    wanted = content_stems(question)
+    if not wanted:
+        return 1.0
+    have = set(terms(" ".join([hit.title, *hit.heading_path, hit.text])))
+    return len(wanted & have) / len(wanted)
+
+
+def features(ranking: Ranking, sentence: float, question: str) -> dict[str, float]:
     """The numbers confidence is computed from."""
     top = ranking.hits[0]
     second = max((s for pid, s in ranking.dense.items() if pid != top.id), default=top.dense)
@@ -97,6 +107,8 @@ def features(ranking: Ranking, sentence: float) -> dict[str, float]:
         "margin": top.dense - second,
         "agree": 1.0 if top.id in keyword else 0.0,
         "sentence": sentence,
+        "coverage": coverage(question, top),
+        "cross": 1.0 if script(question) != script(top.text) else 0.0,
     }
 
 
@@ -114,7 +126,7 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: np
     if not hits:
         return Answer(False, None, 0.0, [], features={})
     span, sim = best_span(index, qvec, hits[0])
-    feats = features(ranking, sim)
+    feats = features(ranking, sim, question)
     conf = confidence(feats)
     answered = conf >= REFUSE_BELOW
     return Answer(answered, span if answered else None, conf, hits, hits[0].owner, feats, span)

@@ -189,28 +189,32 @@ def ask_cmd(question: str, client: str | None, type_: str | None, product: str |
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "keyword"]), default="hybrid", show_default=True)
 @click.option("--negatives", multiple=True, type=click.Path(path_type=Path, file_okay=False, exists=True),
               help="Another set whose questions must be refused against this corpus (repeatable).")
+@click.option("--corpus", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              help="Ask against another set's corpus (cross-lingual: questions aligned by squad_id).")
 @click.option("--index", type=PathOption, help="Keep the set's index here (default: a temporary folder).")
 @click.option("--rows", type=click.Path(path_type=Path, dir_okay=False), help="Write per-question rows (JSONL).")
 @json_option
-def eval_cmd(set_dir: Path, mode: str, negatives: tuple[Path, ...], index: Path | None, rows: Path | None,
-             as_json: bool) -> None:
+def eval_cmd(set_dir: Path, mode: str, negatives: tuple[Path, ...], corpus: Path | None, index: Path | None,
+             rows: Path | None, as_json: bool) -> None:
     """Retrieval and answer quality on SET_DIR (its corpus/ and questions.jsonl)."""
 
     def go() -> None:
         from tqdm import tqdm
 
-        from kb.evaluation import evaluate, load_questions
+        from kb.evaluation import align, evaluate, load_questions
         from kb.search import Index
 
         with tempfile.TemporaryDirectory(prefix="kb-eval-") as tmp:
-            s = Settings.from_env(content_dir=set_dir / "corpus", index_dir=index or Path(tmp))
+            s = Settings.from_env(content_dir=(corpus or set_dir) / "corpus", index_dir=index or Path(tmp))
             report = _ingest(s, quiet=as_json)
             questions = load_questions(set_dir)
+            if corpus:
+                questions = align(questions, load_questions(corpus))
             negs = [q for d in negatives for q in load_questions(d)]
             with tqdm(total=len(questions) + len(negs), desc="asking", disable=as_json, file=sys.stderr) as bar:
                 res = evaluate(Index(s.index_dir, _embedder(s)), questions, mode,  # type: ignore[arg-type]
                                negs, bar.update)
-        data = {"set": set_dir.name, "mode": mode, "passages": report.passages, **res.as_dict()}
+        data = {"set": set_dir.name + (f" -> {corpus.name}" if corpus else ""), "mode": mode, "passages": report.passages, **res.as_dict()}
         if rows:
             rows.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in res.rows), encoding="utf-8")
 

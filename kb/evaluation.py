@@ -25,6 +25,7 @@ class Question:
     gold: tuple[tuple[str, str], ...]
     spans: tuple[str, ...] = ()
     answer: str = ""
+    squad_id: str = ""
 
 
 @dataclass
@@ -62,7 +63,20 @@ def load_questions(set_dir: Path) -> list[Question]:
             continue
         q = json.loads(line)
         gold = tuple((g["file"], g["heading"]) for g in q.get("gold_sections", []))
-        out.append(Question(q.get("id", ""), q["question"], gold, tuple(q.get("answers") or ()), q.get("answer", "")))
+        out.append(Question(q.get("id", ""), q["question"], gold, tuple(q.get("answers") or ()), q.get("answer", ""),
+                            q.get("squad_id", "")))
+    return out
+
+
+def align(questions: list[Question], corpus_questions: list[Question]) -> list[Question]:
+    """Questions asked against another language's corpus: gold sections and spans from the aligned set."""
+    by_id = {q.squad_id: q for q in corpus_questions if q.squad_id}
+    out = []
+    for q in questions:
+        other = by_id.get(q.squad_id)
+        if other is None:
+            raise BadInput(f"question {q.id} has no counterpart (squad_id) in the corpus' set")
+        out.append(Question(q.id, q.question, other.gold, other.spans, other.answer, q.squad_id))
     return out
 
 

@@ -32,7 +32,62 @@ def terms(text: str) -> list[str]:
 def fts_query(text: str, limit: int = 64) -> str:
     """An FTS5 OR-query of quoted stems: user text never becomes query syntax."""
     seen: list[str] = []
-    for t in terms(text):
+    for t in terms(text) + [stem(v) for v in name_variants(text)]:
         if t not in seen:
             seen.append(t)
     return " OR ".join('"' + t.replace('"', '""') + '"' for t in seen[:limit])
+
+
+# Function words that carry no topic: left out when measuring how much of a question a passage covers.
+STOPWORDS = frozenset(
+    """а без бы был была были было в вам вас весь во вот все всё вы где да для до его ее её если есть еще ещё же за
+    и из или им их к как какая какие каким какой какое ко когда кто ли либо мне можно мой мы на над нам нас не нет
+    ни но ну о об однако он она они оно от по под при про с со так также такой там то тоже только том ты у уже
+    чем что чтобы эта эти это этот я сколько почему зачем нужно надо ли наш наши нашим наших
+    a about an and are as at be by can could do does did for from has have how i if in is it its me my of on or
+    our so that the their there this to was we were what when where which who whom why will with would you your"""
+    .split()
+)
+
+_TRANSLIT = [
+    ("shch", "щ"), ("sch", "щ"), ("ph", "ф"), ("zh", "ж"), ("kh", "х"), ("ts", "ц"), ("ch", "ч"), ("sh", "ш"), ("yu", "ю"),
+    ("ya", "я"), ("yo", "ё"), ("ye", "е"), ("a", "а"), ("b", "б"), ("c", "к"), ("d", "д"), ("e", "е"), ("f", "ф"),
+    ("g", "г"), ("h", "х"), ("i", "и"), ("j", "й"), ("k", "к"), ("l", "л"), ("m", "м"), ("n", "н"), ("o", "о"),
+    ("p", "п"), ("q", "к"), ("r", "р"), ("s", "с"), ("t", "т"), ("u", "у"), ("v", "в"), ("w", "в"), ("x", "кс"),
+    ("y", "ы"), ("z", "з"),
+]
+
+
+def to_cyrillic(word: str) -> str:
+    """A Latin spelling of a Russian name back in Cyrillic ("Romashka" -> "ромашка")."""
+    word = word.lower()
+    out = ""
+    i = 0
+    while i < len(word):
+        for lat, cyr in _TRANSLIT:
+            if word.startswith(lat, i):
+                out += cyr
+                i += len(lat)
+                break
+        else:
+            out += word[i]
+            i += 1
+    return out
+
+
+def name_variants(text: str) -> list[str]:
+    """Cyrillic spellings of capitalised Latin words after the first: names a Russian text may hold."""
+    words = re.findall(r"\b[A-Z][a-z]{2,}\b", text)
+    return [to_cyrillic(w) for w in words[1:] if w.lower() not in STOPWORDS]
+
+
+def script(text: str) -> str:
+    """"cyrillic" or "latin": the alphabet most letters of ``text`` are written in."""
+    cyrillic = len(_CYRILLIC.findall(text.lower()))
+    latin = sum(1 for ch in text if "a" <= ch.lower() <= "z")
+    return "cyrillic" if cyrillic >= latin else "latin"
+
+
+def content_stems(text: str) -> set[str]:
+    """Stems of the topic words of ``text`` (no function words)."""
+    return {stem(w) for w in _WORD.findall(text.lower().replace("_", " ")) if w.replace("ё", "е") not in STOPWORDS}

@@ -35,6 +35,7 @@ def test_killed_ingest_leaves_the_old_index_answering(content: Path, tmp_path: P
     time.sleep(2)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=60)
+    proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL
 
     assert Store(index).counts()["documents"] == before["documents"]

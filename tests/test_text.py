@@ -18,3 +18,11 @@ def test_fts_query_is_quoted_terms(text: str) -> None:
     query = fts_query(text)
     for part in query.split(" OR ") if query else []:
         assert part.startswith('"') and part.endswith('"') and '"' not in part[1:-1]
+
+
+def test_latin_names_also_search_their_cyrillic_spelling() -> None:
+    from kb.text import name_variants, to_cyrillic
+
+    assert to_cyrillic("Romashka") == "ромашка" and to_cyrillic("Shchukin") == "щукин"
+    assert name_variants("What deferral does Romashka have?") == ["ромашка"]
+    assert '"ромашк"' in fts_query("What deferral does Romashka have?")
