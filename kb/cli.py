@@ -164,7 +164,8 @@ def ask_cmd(question: str, client: str | None, type_: str | None, product: str |
         result = KnowledgeBase(s, _embedder(s)).ask(question, _filters(client, type_, product, tag))
         a = result.answer
         keys = ("path", "heading", "heading_path", "text", "score", "start_line", "end_line")
-        data = {**a.as_dict(), "sources": [{k: h.as_dict()[k] for k in keys} for h in a.sources]}
+        data = {**a.as_dict(), "sources": [{k: h.as_dict()[k] for k in keys} for h in a.sources],
+                "stale": sorted(p for p, f in result.freshness.items() if f.stale)}
         if result.gap_id:
             data["gap_id"] = result.gap_id
 
@@ -176,8 +177,10 @@ def ask_cmd(question: str, client: str | None, type_: str | None, product: str |
                 who = f" Ask {a.owner}, who owns this topic." if a.owner else ""
                 click.echo(f"The knowledge base does not know this.{who} The question was recorded as a gap.")
             click.echo("sources:")
-            for h in a.sources[: 3 if a.answered else 3]:
-                click.echo(f"  {h.path}:{h.start_line}-{h.end_line}  {' > '.join(h.heading_path)}")
+            for h in a.sources[:3]:
+                f = result.freshness.get(h.path)
+                due = f"  [review overdue since {f.review_due or 'never verified'}]" if f and f.stale else ""
+                click.echo(f"  {h.path}:{h.start_line}-{h.end_line}  {' > '.join(h.heading_path)}{due}")
 
         _emit(data, as_json, human)
 
@@ -214,7 +217,8 @@ def eval_cmd(set_dir: Path, mode: str, negatives: tuple[Path, ...], corpus: Path
             with tqdm(total=len(questions) + len(negs), desc="asking", disable=as_json, file=sys.stderr) as bar:
                 res = evaluate(Index(s.index_dir, _embedder(s)), questions, mode,  # type: ignore[arg-type]
                                negs, bar.update)
-        data = {"set": set_dir.name + (f" -> {corpus.name}" if corpus else ""), "mode": mode, "passages": report.passages, **res.as_dict()}
+        data = {"set": set_dir.name + (f" -> {corpus.name}" if corpus else ""), "mode": mode,
+                "passages": report.passages, **res.as_dict()}
         if rows:
             rows.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in res.rows), encoding="utf-8")
 
@@ -272,5 +276,222 @@ def serve_cmd(host: str, port: int, watch: bool, content: Path | None, index: Pa
         app = create_app(s, _embedder(s))
         click.echo(f"kb is serving {s.content_dir} on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
         uvicorn.run(app, host=host, port=port, log_level="warning")
+
+    _run(go)
+
+
+def _day(value: str | None) -> Any:
+    import datetime as dt
+
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def today_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--today", help="Take this date (YYYY-MM-DD) as today.")(f)
+
+
+def _kb(s: Settings, model: bool = True) -> Any:
+    from kb.service import KnowledgeBase
+
+    return KnowledgeBase(s, _embedder(s) if model else None)
+
+
+@main.command("brief")
+@click.argument("client")
+@today_option
+@content_option
+@index_option
+@json_option
+def brief_cmd(client: str, today: str | None, content: Path | None, index: Path | None, as_json: bool) -> None:
+    """A briefing on CLIENT before a call: every line with the file and lines it comes from."""
+
+    def go() -> None:
+        brief = _kb(_settings(content, index)).brief(client, _day(today))
+
+        def human() -> None:
+            click.echo(f"{brief.title} ({brief.client}) — owner: {brief.owner or 'nobody'}; as of {brief.today}")
+            for part in brief.parts:
+                click.echo(f"\n{part.title}")
+                if part.missing:
+                    hint = f": add a section \"{part.hint}\" to the client card" if part.hint else ""
+                    click.echo(f"  missing{hint}")
+                label = ""
+                for line in part.lines:
+                    if line.label and line.label != label:
+                        click.echo(f"  {line.label}:")
+                    label = line.label
+                    where = f"{line.source.path}:{line.source.start_line}" if line.source else "not answered yet"
+                    stale = " [stale]" if line.source and line.source.stale else ""
+                    count = f" ×{line.count}" if line.count else ""
+                    click.echo(f"  - {line.text}{count}{stale}  ({where})")
+                if part.more:
+                    click.echo(f"  ... {part.more} more in the documents")
+
+        _emit(brief.as_dict(), as_json, human)
+
+    _run(go)
+
+
+@main.command("gaps")
+@click.option("--status", type=click.Choice(["open", "answered", "all"]), default="open", show_default=True)
+@content_option
+@index_option
+@json_option
+def gaps_cmd(status: str, content: Path | None, index: Path | None, as_json: bool) -> None:
+    """Questions kb could not answer well, grouped by meaning, with who should answer them."""
+
+    def go() -> None:
+        gaps = _kb(_settings(content, index)).gaps(status)
+
+        def human() -> None:
+            if not gaps:
+                click.echo(f"no {status} gaps")
+            for g in gaps:
+                where = ", ".join(x for x in (g.client, g.topic) if x) or "general"
+                done = f"  answered in {g.answer_path}" if g.answered else ""
+                click.echo(f"#{g.id} ×{g.count} [{where}] {g.question}  -> {g.owner or 'no owner'}{done}")
+                for example in [e for e in g.examples if e != g.question][:2]:
+                    click.echo(f"      also: {example}")
+
+        _emit({"gaps": [g.as_dict() for g in gaps]}, as_json, human)
+
+    _run(go)
+
+
+@main.command("stale")
+@click.option("--within", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Also list documents due within this many days.")
+@today_option
+@content_option
+@index_option
+@json_option
+def stale_cmd(within: int, today: str | None, content: Path | None, index: Path | None, as_json: bool) -> None:
+    """Documents whose review is due, per owner (front matter verified + review_every)."""
+
+    def go() -> None:
+        import datetime as dt
+
+        day = _day(today) or dt.date.today()
+        owners = _kb(_settings(content, index), model=False).stale(day, within)
+
+        def human() -> None:
+            if not owners:
+                click.echo(f"nothing due for review by {day + dt.timedelta(days=within)}")
+            for o in owners:
+                click.echo(o.owner or "(no owner)")
+                for d in o.documents:
+                    f = d.freshness
+                    state = (f"overdue {f.overdue_days} d (due {f.review_due})" if f.stale and f.review_due
+                             else "never verified" if f.stale else f"due {f.review_due}")
+                    click.echo(f"  {d.path}  {state}  — {d.title}")
+
+        _emit({"today": day.isoformat(), "owners": [o.as_dict() for o in owners]}, as_json, human)
+
+    _run(go)
+
+
+@main.command("verify")
+@click.argument("path")
+@today_option
+@content_option
+@index_option
+@json_option
+def verify_cmd(path: str, today: str | None, content: Path | None, index: Path | None, as_json: bool) -> None:
+    """Mark the document at PATH (content-relative) verified: its front matter date changes, then reindex."""
+
+    def go() -> None:
+        f = _kb(_settings(content, index)).verify(path, _day(today))
+        _emit({"path": path, **f.as_dict()}, as_json,
+              lambda: click.echo(f"{path}: verified {f.verified}, next review {f.review_due}"))
+
+    _run(go)
+
+
+@main.command("coverage")
+@content_option
+@index_option
+@json_option
+def coverage_cmd(content: Path | None, index: Path | None, as_json: bool) -> None:
+    """Per client: documents, owners, questions asked and answered; clients that depend on one owner."""
+
+    def go() -> None:
+        clients, loads = _kb(_settings(content, index), model=False).coverage()
+
+        def human() -> None:
+            for c in clients:
+                flag = "  ! single owner" if c.single_owner else ""
+                click.echo(f"{c.client:<22} docs {c.documents:>2}  owners {len(c.owners)}  asked {c.asked:>3}"
+                           f"  answered {c.answered:>3}{flag}")
+            for load in loads:
+                click.echo(f"only {load.owner or '(no owner)'}: {', '.join(load.clients)}")
+
+        _emit({"clients": [c.as_dict() for c in clients], "single_owner": [o.as_dict() for o in loads]},
+              as_json, human)
+
+    _run(go)
+
+
+@main.command("new")
+@click.argument("kind", metavar="TYPE", type=click.Choice(["client", "product", "policy", "faq", "playbook"]))
+@click.argument("title")
+@click.option("--owner", prompt="Owner (name and e-mail)", help="Who keeps it true: \"Name (e-mail)\".")
+@click.option("--client", "client_id", default="", help="Client id (a client card makes one from the title).")
+@click.option("--products", default="", help="Product ids, comma-separated.")
+@click.option("--path", "rel", default="", help="Where to create it, relative to the content folder.")
+@content_option
+@json_option
+def new_cmd(kind: str, title: str, owner: str, client_id: str, products: str, rel: str, content: Path | None,
+            as_json: bool) -> None:
+    """Create a TYPE document titled TITLE from its template: valid front matter, standard headings."""
+
+    def go() -> None:
+        import datetime as dt
+
+        from kb.authoring import create
+
+        s = _settings(content)
+        ids = tuple(p.strip() for p in products.split(",") if p.strip())
+        path = create(s.content_dir, kind, title, owner, dt.date.today(), client_id, ids, rel)
+        _emit({"path": path, "type": kind, "title": title}, as_json,
+              lambda: click.echo(f"created {s.content_dir / path}"))
+
+    _run(go)
+
+
+@main.command("lint")
+@click.option("--no-length", is_flag=True, help="Skip the section length check (it loads the model).")
+@today_option
+@content_option
+@json_option
+def lint_cmd(no_length: bool, today: str | None, content: Path | None, as_json: bool) -> None:
+    """Check the content folder like a docs CI: front matter, owners, client cards, links, headings, lengths.
+
+    Exits with 1 when there are errors.
+    """
+
+    def go() -> None:
+        import datetime as dt
+
+        from kb.lint import lint
+
+        s = _settings(content)
+        embedder = None if no_length else _embedder(s)
+        report = lint(s.content_dir, _day(today) or dt.date.today(), s.max_file_bytes,
+                      embedder.count_tokens if embedder else None,
+                      min(s.chunk_tokens, embedder.max_tokens - 16) if embedder else s.chunk_tokens)
+
+        def human() -> None:
+            for finding in report.findings:
+                click.echo(str(finding))
+            click.echo(f"{report.files} files: {report.errors} errors, {report.warnings} warnings")
+
+        _emit(report.as_dict(), as_json, human)
+        if report.errors:
+            sys.exit(1)
 
     _run(go)

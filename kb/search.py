@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -32,6 +33,7 @@ class Filters:
     type: str = ""
     product: str = ""
     tag: str = ""
+    groups: frozenset[str] | None = None  # the reader's groups; None reads every document (CLI, open mode)
 
     @classmethod
     def of(cls, data: dict[str, Any] | None) -> Filters:
@@ -55,6 +57,14 @@ class Filters:
             if value:
                 clauses.append("d.id IN (SELECT doc_id FROM labels WHERE kind = ? AND value = ?)")
                 args += [kind, value]
+        if self.groups is not None:
+            marks = ",".join("?" * len(self.groups))
+            clauses.append(
+                "(d.id NOT IN (SELECT doc_id FROM labels WHERE kind = 'access')"
+                + (f" OR d.id IN (SELECT doc_id FROM labels WHERE kind = 'access' AND value IN ({marks})))"
+                   if self.groups else ")")
+            )
+            args += sorted(self.groups)
         if not clauses:
             return None, ()
         return (
@@ -118,11 +128,16 @@ class Index:
         if built_with != embedder.name:
             raise StoreError(f"index was built with model {built_with!r}, not {embedder.name!r}: run `kb ingest`")
         self.generation = self.store.get_meta("generation") or "0"
+        self.df = self.store.document_frequencies()
         ids, vecs = self.store.vectors()
         self.size = len(ids)
         self.faiss = faiss.IndexIDMap2(faiss.IndexFlatIP(embedder.dim))
         if len(ids):
             self.faiss.add_with_ids(vecs, ids)
+
+    def idf(self, term: str) -> float:
+        """Inverse document frequency of a stemmed term; terms the index never saw weigh most."""
+        return math.log((self.size + 1) / (self.df.get(term, 0) + 0.5))
 
     def _allowed(self, filters: Filters) -> tuple[str | None, tuple[str, ...], np.ndarray | None]:
         sql, args = filters.sql()

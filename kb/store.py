@@ -59,6 +59,7 @@ CREATE INDEX IF NOT EXISTS passages_by_doc ON passages(doc_id);
 CREATE INDEX IF NOT EXISTS passages_by_key ON passages(key);
 CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(terms, tokenize = 'unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE IF NOT EXISTS passages_vocab USING fts5vocab(passages_fts, row);
 """
 
 
@@ -188,6 +189,13 @@ class Store:
             for r in rows
         }
 
+    def section_texts(self, doc_id: int) -> list[tuple[tuple[str, ...], str]]:
+        """A document's passages in order, as (heading path, text)."""
+        rows = self.conn.execute(
+            "SELECT heading_path, text FROM passages WHERE doc_id = ? ORDER BY ord", (doc_id,)
+        ).fetchall()
+        return [(tuple(json.loads(r[0])), str(r[1])) for r in rows]
+
     def vectors(self) -> tuple[np.ndarray, np.ndarray]:
         """Passage ids and their vectors, for building the FAISS index."""
         rows = self.conn.execute(
@@ -213,6 +221,10 @@ class Store:
             (query, *args, limit),
         ).fetchall()
         return [(int(r[0]), float(r[1])) for r in rows]
+
+    def document_frequencies(self) -> dict[str, int]:
+        """How many passages hold each stemmed term."""
+        return {str(t): int(n) for t, n in self.conn.execute("SELECT term, doc FROM passages_vocab")}
 
     def known_vectors(self, keys: Iterable[str]) -> set[str]:
         keys = list(keys)

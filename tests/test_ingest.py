@@ -101,3 +101,21 @@ def test_bad_files_are_reported_and_the_rest_is_ingested(content: Path, tmp_path
     indexed = {d.path for d in Store(tmp_path / "index").documents()}
     assert {"clients/lastochka.md", "clients/zenit.md", "products/sklad.md", "odd/fence.md", "odd/deep.md"} <= indexed
     assert not any("secret" in p or "escape" in p for p in indexed)
+
+
+def test_restricted_documents_are_filtered_before_ranking(content: Path, tmp_path: Path, embedder: Embedder) -> None:
+    from kb.search import Filters
+
+    (content / "secret.md").write_text(
+        "---\ntitle: Маржа\ntype: policy\naccess: [management]\n---\n# Маржа\n\n"
+        "Минимальная цена Склад Про — кодовое слово зюзяблик, не ниже 61 000 ₽.\n", "utf-8")
+    run(content, tmp_path / "index", embedder)
+    index = Index(tmp_path / "index", embedder)
+    query = "минимальная цена Склад Про зюзяблик"
+    for mode in ("hybrid", "dense", "keyword"):
+        for groups in (frozenset(), frozenset({"sales"})):
+            hits = index.search(query, k=50, filters=Filters(groups=groups), mode=mode)  # type: ignore[arg-type]
+            assert hits and all(h.path != "secret.md" and "зюзяблик" not in h.text for h in hits)
+        inside = index.search(query, k=3, filters=Filters(groups=frozenset({"management", "x"})), mode=mode)  # type: ignore[arg-type]
+        assert inside[0].path == "secret.md"
+    assert index.search(query, k=1)[0].path == "secret.md"

@@ -1,0 +1,100 @@
+"""Request guards that sit in front of every route: body size and per-user rate limits."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+def _json_error(status: int, code: str, message: str, headers: list[tuple[bytes, bytes]] | None = None) -> list[Message]:
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    return [
+        {"type": "http.response.start", "status": status,
+         "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                     *(headers or [])]},
+        {"type": "http.response.body", "body": body},
+    ]
+
+
+class BodyLimit:
+    """Refuse request bodies over ``limit`` bytes with 413, declared or streamed (chunked) alike."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared) > self.limit:
+            for message in _json_error(413, "too_large", f"request body over {self.limit // 1024} KB"):
+                await send(message)
+            return
+        seen = 0
+        too_large = False
+
+        async def counted() -> Message:
+            nonlocal seen, too_large
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    too_large = True
+                    raise _TooLarge
+            return message
+
+        started = False
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted, tracked_send)
+        except _TooLarge:
+            if not started:
+                for message in _json_error(413, "too_large", f"request body over {self.limit // 1024} KB"):
+                    await send(message)
+        if too_large and not started:
+            return
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class RateLimiter:
+    """A token bucket per key: ``rate`` requests a minute, bursts up to ``burst``."""
+
+    def __init__(self, per_minute: int, burst: int | None = None) -> None:
+        self.rate = per_minute / 60.0
+        self.burst = float(burst or per_minute)
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: str, now: float | None = None) -> float:
+        """0 when the request may go ahead, else the seconds to wait."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            tokens, last = self._buckets.get(key, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            if tokens >= 1:
+                self._buckets[key] = (tokens - 1, now)
+                return 0.0
+            self._buckets[key] = (tokens, now)
+            return (1 - tokens) / self.rate
+
+
+def too_many(retry_after: float) -> Any:
+    from fastapi.responses import JSONResponse
+
+    seconds = max(1, int(retry_after + 0.999))
+    return JSONResponse({"error": {"code": "rate_limited", "message": f"too many requests; retry in {seconds} s"}},
+                        status_code=429, headers={"Retry-After": str(seconds)})
