@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -19,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kb.embedding import Embedder
 from kb.errors import IndexMissing, KbError
+from kb.freshness import Freshness
 from kb.search import Filters, Hit
 from kb.service import KnowledgeBase
 from kb.settings import Settings
@@ -37,6 +40,11 @@ class HitOut(BaseModel):
     start_line: int
     end_line: int
     anchor: str
+    title: str = ""
+    owner: str = ""
+    stale: bool = Field(default=False, description="the document's review is due (verified + review_every)")
+    verified: str = ""
+    review_due: str = ""
 
 
 class SearchIn(BaseModel):
@@ -63,6 +71,7 @@ class AskOut(BaseModel):
     owner: str
     sources: list[HitOut]
     gap_id: int | None = None
+    question_id: int = Field(default=0, description="send it back with feedback on this answer")
 
 
 class SectionOut(BaseModel):
@@ -73,12 +82,25 @@ class SectionOut(BaseModel):
     end_line: int
 
 
+class FreshnessOut(BaseModel):
+    verified: str
+    review_every_days: int
+    review_due: str
+    stale: bool
+    overdue_days: int
+
+
 class DocumentOut(BaseModel):
     path: str
     title: str
     meta: dict[str, Any]
     html: str
     sections: list[SectionOut]
+    freshness: FreshnessOut | None = None
+
+
+class VerifiedOut(FreshnessOut):
+    path: str
 
 
 class ClientOut(BaseModel):
@@ -111,6 +133,8 @@ class FeedbackIn(BaseModel):
     answer: str = Field(default="", max_length=10_000)
     helpful: bool
     comment: str = Field(default="", max_length=5_000)
+    client: str = Field(default="", max_length=200)
+    question_id: int | None = Field(default=None, description="the question_id of the answer this is about")
 
 
 class FeedbackOut(BaseModel):
@@ -118,16 +142,118 @@ class FeedbackOut(BaseModel):
 
 
 class GapOut(BaseModel):
+    id: int = Field(description="the gap's first question; answer it at /api/gaps/{id}/answer")
     question: str
+    examples: list[str]
     client: str
+    topic: str
+    topic_path: str
     reason: str
+    reasons: dict[str, int]
     owner: str
     count: int
+    first_seen: float
     last_seen: float
+    status: str
+    answer_path: str
+    answer_anchor: str
 
 
 class GapsOut(BaseModel):
     gaps: list[GapOut]
+
+
+class GapAnswerIn(BaseModel):
+    answer: str = Field(min_length=1, max_length=10_000, description="Markdown; becomes a section under the question")
+    author: str = Field(default="", max_length=200, description="who answers; the gap's owner when empty")
+
+
+class GapAnswerOut(BaseModel):
+    gap_id: int
+    path: str
+    heading: str
+    anchor: str
+    start_line: int
+    end_line: int
+    created: bool
+    questions: int
+
+
+class CitationOut(BaseModel):
+    path: str
+    heading_path: list[str]
+    start_line: int
+    end_line: int
+    anchor: str
+    stale: bool
+
+
+class BriefLineOut(BaseModel):
+    text: str
+    label: str
+    kind: str
+    date: str
+    count: int
+    answered: bool
+    source: CitationOut | None
+
+
+class BriefPartOut(BaseModel):
+    key: str
+    title: str
+    missing: bool
+    hint: str = Field(description="the heading to add when the part is missing")
+    more: int
+    lines: list[BriefLineOut]
+
+
+class BriefOut(BaseModel):
+    client: str
+    title: str
+    owner: str
+    card: str
+    today: str
+    documents: list[str]
+    parts: list[BriefPartOut]
+
+
+class DueDocumentOut(FreshnessOut):
+    path: str
+    title: str
+    type: str
+    client: str
+    owner: str
+
+
+class OwnerReviewsOut(BaseModel):
+    owner: str
+    documents: list[DueDocumentOut]
+
+
+class StaleOut(BaseModel):
+    today: str
+    owners: list[OwnerReviewsOut]
+
+
+class ClientCoverageOut(BaseModel):
+    client: str
+    title: str
+    documents: int
+    owners: list[str]
+    asked: int
+    answered: int
+    stale: int
+    single_owner: bool
+
+
+class OwnerLoadOut(BaseModel):
+    owner: str
+    clients: list[str]
+
+
+class CoverageOut(BaseModel):
+    clients: list[ClientCoverageOut]
+    single_owner: list[OwnerLoadOut]
 
 
 class ReindexOut(BaseModel):
@@ -150,8 +276,17 @@ class ErrorOut(BaseModel):
     error: ErrorBody
 
 
-def _hits(hits: list[Hit]) -> list[HitOut]:
-    return [HitOut(**{k: v for k, v in h.as_dict().items() if k in HitOut.model_fields}) for h in hits]
+def _hits(hits: list[Hit], fresh: dict[str, Freshness]) -> list[HitOut]:
+    out = []
+    for h in hits:
+        f = fresh.get(h.path)
+        extra = {"stale": f.stale, "verified": f.verified, "review_due": f.review_due} if f else {}
+        out.append(HitOut.model_validate({**{k: v for k, v in h.as_dict().items() if k in HitOut.model_fields},
+                                          **extra}))
+    return out
+
+
+_ROUTE_IDS = re.compile(r"^(/api/(?:clients|gaps)/)[^/]+(/\w+)?$")
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -167,9 +302,10 @@ class _Metrics:
         self.passages = Gauge("kb_index_passages", "Passages in the serving index", registry=self.registry)
 
 
-def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
-    """The app for ``settings``: the model and index load once, at start-up."""
-    kb = KnowledgeBase(settings, embedder)
+def create_app(settings: Settings, embedder: Embedder | None = None,
+               clock: Callable[[], dt.date] = dt.date.today) -> FastAPI:
+    """The app for ``settings``: the model and index load once, at start-up; ``clock`` says what day it is."""
+    kb = KnowledgeBase(settings, embedder, clock)
     metrics = _Metrics()
     errors: dict[int | str, dict[str, Any]] = {s: {"model": ErrorOut} for s in (400, 404, 413, 422, 503)}
 
@@ -208,7 +344,8 @@ def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
     async def guard_and_measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         route = request.url.path if request.url.path.startswith(("/api/", "/healthz", "/metrics")) else "/ui"
         if route.startswith("/api/documents/"):
-            route = "/api/documents"
+            route = "/api/documents/verify" if route.endswith("/verify") else "/api/documents"
+        route = _ROUTE_IDS.sub(r"\1{id}\2", route)  # one metric per route, not per client or gap
         started = time.perf_counter()
         size = request.headers.get("content-length", "0")
         limit = settings.max_request_kb * 1024
@@ -238,7 +375,8 @@ def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
 
     @app.post("/api/search", response_model=SearchOut)
     def search(body: SearchIn) -> SearchOut:
-        return SearchOut(hits=_hits(kb.search(body.query, k=body.k, filters=Filters.of(body.filters))))
+        hits = kb.search(body.query, k=body.k, filters=Filters.of(body.filters))
+        return SearchOut(hits=_hits(hits, kb.freshness_of(h.path for h in hits)))
 
     @app.post("/api/ask", response_model=AskOut)
     def ask(body: AskIn) -> AskOut:
@@ -248,13 +386,21 @@ def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
         if not a.answered:
             metrics.refusals.inc()
         return AskOut(answered=a.answered, answer=a.answer, confidence=a.confidence, verdict=result.verdict,
-                      owner=a.owner, sources=_hits(a.sources), gap_id=result.gap_id)
+                      owner=a.owner, sources=_hits(a.sources, result.freshness), gap_id=result.gap_id,
+                      question_id=result.question_id)
 
     @app.get("/api/documents/{path:path}", response_model=DocumentOut)
     def document(path: str) -> DocumentOut:
         d = kb.document(path)
+        f = kb.freshness_of([path]).get(path)
         return DocumentOut(path=d.path, title=d.title, meta=d.meta, html=d.html,
-                           sections=[SectionOut(**vars(s)) for s in d.sections])
+                           sections=[SectionOut(**vars(s)) for s in d.sections],
+                           freshness=FreshnessOut.model_validate(f.as_dict()) if f else None)
+
+    @app.post("/api/documents/{path:path}/verify", response_model=VerifiedOut)
+    def verify(path: str) -> VerifiedOut:
+        """Mark the document verified today: its front matter ``verified`` is rewritten, nothing else."""
+        return VerifiedOut.model_validate({"path": path, **kb.verify(path).as_dict()})
 
     @app.get("/api/clients", response_model=ClientsOut)
     def clients() -> ClientsOut:
@@ -265,14 +411,39 @@ def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
         summary, docs = kb.client(client_id)
         return ClientDetailOut(id=summary.id, title=summary.title, documents=[DocumentInfoOut(**vars(d)) for d in docs])
 
+    @app.get("/api/clients/{client_id}/brief", response_model=BriefOut)
+    def brief(client_id: str) -> BriefOut:
+        """Everything to read before a call with the client, each line cited."""
+        return BriefOut.model_validate(kb.brief(client_id).as_dict())
+
     @app.post("/api/feedback", response_model=FeedbackOut)
     def feedback(body: FeedbackIn) -> FeedbackOut:
-        return FeedbackOut(id=kb.feedback(body.question, body.answer, body.helpful, body.comment))
+        return FeedbackOut(id=kb.feedback(body.question, body.answer, body.helpful, body.comment, body.client,
+                                          body.question_id))
 
     @app.get("/api/gaps", response_model=GapsOut)
-    def gaps() -> GapsOut:
-        return GapsOut(gaps=[GapOut(question=g.question, client=g.client, reason=g.reason, owner=g.owner,
-                                    count=g.count, last_seen=g.last_seen) for g in kb.gaps()])
+    def gaps(status: Literal["open", "answered", "all"] = "open") -> GapsOut:
+        """Refused, unsure and unhelpful questions grouped by meaning, newest first."""
+        return GapsOut(gaps=[GapOut.model_validate(g.as_dict()) for g in kb.gaps(status)])
+
+    @app.post("/api/gaps/{gap_id}/answer", response_model=GapAnswerOut)
+    def answer_gap(gap_id: int, body: GapAnswerIn) -> GapAnswerOut:
+        """Append the answer to the right FAQ file in the content folder, reindex, and close the gap."""
+        return GapAnswerOut(**vars(kb.answer_gap(gap_id, body.answer, body.author)))
+
+    @app.get("/api/stale", response_model=StaleOut)
+    def stale(within: int = Query(default=0, ge=0, le=3650, description="also those due within N days")) -> StaleOut:
+        """Documents whose review is due, per owner."""
+        today = clock()
+        owners = kb.stale(today, within)
+        return StaleOut(today=today.isoformat(), owners=[OwnerReviewsOut.model_validate(o.as_dict()) for o in owners])
+
+    @app.get("/api/coverage", response_model=CoverageOut)
+    def coverage() -> CoverageOut:
+        """Per client: documents, owners, questions asked and answered; who alone covers which clients."""
+        clients, loads = kb.coverage()
+        return CoverageOut(clients=[ClientCoverageOut.model_validate(c.as_dict()) for c in clients],
+                           single_owner=[OwnerLoadOut.model_validate(o.as_dict()) for o in loads])
 
     @app.post("/api/reindex", response_model=ReindexOut)
     def reindex() -> ReindexOut:

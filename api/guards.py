@@ -5,17 +5,16 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-def _json_error(status: int, code: str, message: str, headers: list[tuple[bytes, bytes]] | None = None) -> list[Message]:
+def _json_error(status: int, code: str, message: str) -> list[Message]:
     body = json.dumps({"error": {"code": code, "message": message}}).encode()
     return [
         {"type": "http.response.start", "status": status,
          "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                     *(headers or [])]},
+                     ]},
         {"type": "http.response.body", "body": body},
     ]
 
@@ -37,15 +36,13 @@ class BodyLimit:
                 await send(message)
             return
         seen = 0
-        too_large = False
 
         async def counted() -> Message:
-            nonlocal seen, too_large
+            nonlocal seen
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
-                    too_large = True
                     raise _TooLarge
             return message
 
@@ -62,8 +59,6 @@ class BodyLimit:
             if not started:
                 for message in _json_error(413, "too_large", f"request body over {self.limit // 1024} KB"):
                     await send(message)
-        if too_large and not started:
-            return
 
 
 class _TooLarge(Exception):
@@ -92,9 +87,3 @@ class RateLimiter:
             return (1 - tokens) / self.rate
 
 
-def too_many(retry_after: float) -> Any:
-    from fastapi.responses import JSONResponse
-
-    seconds = max(1, int(retry_after + 0.999))
-    return JSONResponse({"error": {"code": "rate_limited", "message": f"too many requests; retry in {seconds} s"}},
-                        status_code=429, headers={"Retry-After": str(seconds)})

@@ -495,3 +495,75 @@ def lint_cmd(no_length: bool, today: str | None, content: Path | None, as_json: 
             sys.exit(1)
 
     _run(go)
+
+
+@main.group("users")
+def users_cmd() -> None:
+    """Manage who may use kb (tokens are shown once; only salted hashes are stored)."""
+
+
+@users_cmd.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["reader", "editor", "admin"]), required=True)
+@click.option("--groups", default="", help="Comma-separated groups, for documents with `access:`.")
+@json_option
+def users_add(name: str, role: str, groups: str, as_json: bool) -> None:
+    """Add a user and print their token once."""
+
+    def go() -> None:
+        from kb.users import Users
+
+        group_list = [g for g in groups.split(",") if g.strip()]
+        token = Users(_settings().data_dir).add(name, role, group_list)
+        data = {"name": name, "role": role, "groups": sorted({g.strip() for g in group_list}), "token": token}
+        _emit(data, as_json, lambda: click.echo(f"{name} ({role}); token, shown once:\n{token}"))
+
+    _run(go)
+
+
+@users_cmd.command("list")
+@json_option
+def users_list(as_json: bool) -> None:
+    """The active users, their roles and groups."""
+
+    def go() -> None:
+        from kb.users import Users
+
+        users = Users(_settings().data_dir).list()
+        data = [{"name": u.name, "role": u.role, "groups": sorted(u.groups or ())} for u in users]
+
+        def human() -> None:
+            for u in data:
+                click.echo(f"{u['name']:20} {u['role']:8} {','.join(u['groups'])}")
+
+        _emit(data, as_json, human)
+
+    _run(go)
+
+
+@users_cmd.command("revoke")
+@click.argument("name")
+def users_revoke(name: str) -> None:
+    """Revoke a user's token at once."""
+
+    def go() -> None:
+        from kb.users import Users
+
+        Users(_settings().data_dir).revoke(name)
+        click.echo(f"revoked {name}")
+
+    _run(go)
+
+
+@main.command("backup")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+def backup_cmd(path: Path) -> None:
+    """Write a consistent copy of the users' data (users, feedback, gaps, audit), safe while serving."""
+
+    def go() -> None:
+        from kb.backup import backup
+
+        backup(_settings().data_dir, path)
+        click.echo(f"backed up {_settings().data_dir / 'data.sqlite'} to {path}")
+
+    _run(go)

@@ -1,12 +1,19 @@
-"""Data that ingest never touches: knowledge gaps and feedback, in their own SQLite database (WAL)."""
+"""Data that ingest never touches, in its own SQLite database (WAL): questions asked, knowledge gaps,
+feedback, and what kb last saw of each document (to tell which sections changed)."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from kb.errors import StoreError
 
@@ -27,20 +34,109 @@ CREATE TABLE IF NOT EXISTS feedback (
     comment TEXT NOT NULL DEFAULT '',
     created REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS questions (
+    id INTEGER PRIMARY KEY,
+    question TEXT NOT NULL,
+    client TEXT NOT NULL DEFAULT '',
+    answered INTEGER NOT NULL,
+    verdict TEXT NOT NULL,
+    confidence REAL NOT NULL,
+    source TEXT NOT NULL DEFAULT '',
+    nearest TEXT NOT NULL DEFAULT '[]',
+    vec BLOB,
+    model TEXT NOT NULL DEFAULT '',
+    created REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS questions_by_client ON questions(client);
+CREATE TABLE IF NOT EXISTS seen_documents (
+    path TEXT PRIMARY KEY,
+    hash TEXT NOT NULL,
+    verified TEXT NOT NULL,
+    sections TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS changes (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL,
+    heading_path TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS changes_by_path ON changes(path, at);
 """
+
+# Columns added to ``gaps`` after the first release; an older database gains them when opened.
+_GAP_COLUMNS = {
+    "question_id": "INTEGER",
+    "nearest": "TEXT NOT NULL DEFAULT '[]'",
+    "vec": "BLOB",
+    "model": "TEXT NOT NULL DEFAULT ''",
+    "answered_at": "REAL",
+    "answer_path": "TEXT NOT NULL DEFAULT ''",
+    "answer_anchor": "TEXT NOT NULL DEFAULT ''",
+}
 
 
 @dataclass(frozen=True)
-class Gap:
-    """A question kb could not answer (or answered unhelpfully), grouped by its text."""
+class GapRow:
+    """One question kb could not answer well: refused, uncertain or marked not helpful."""
 
+    id: int
     question: str
     client: str
     reason: str
     owner: str
-    count: int
-    last_id: int
-    last_seen: float
+    nearest: tuple[str, ...]
+    created: float
+    vec: np.ndarray | None = None
+    answered_at: float | None = None
+    answer_path: str = ""
+    answer_anchor: str = ""
+
+
+@dataclass(frozen=True)
+class QuestionRow:
+    """A question as asked, what kb made of it and where its answer came from."""
+
+    id: int
+    question: str
+    client: str
+    answered: bool
+    verdict: str
+    confidence: float
+    source: dict[str, Any] | None
+    nearest: tuple[str, ...]
+    created: float
+    vec: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class SeenDocument:
+    """What kb last saw of a document: its hash, ``verified`` date and a digest per section."""
+
+    path: str
+    hash: str
+    verified: str
+    sections: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Change:
+    """A document or section added, changed, removed, or a document marked verified; ``at`` is when kb saw it."""
+
+    path: str
+    heading_path: tuple[str, ...]
+    kind: str
+    at: float
+
+
+def _vec(blob: bytes | None, model: str, want: str) -> np.ndarray | None:
+    if blob is None or model != want:
+        return None
+    return np.frombuffer(blob, dtype=np.float32)
+
+
+def _blob(vec: np.ndarray | None) -> bytes | None:
+    return None if vec is None else np.asarray(vec, dtype=np.float32).tobytes()
 
 
 class DataStore:
@@ -54,36 +150,162 @@ class DataStore:
             self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.executescript(_SCHEMA)
+            have = {r[1] for r in self._conn.execute("PRAGMA table_info(gaps)")}
+            for column, decl in _GAP_COLUMNS.items():
+                if column not in have:
+                    self._conn.execute(f"ALTER TABLE gaps ADD COLUMN {column} {decl}")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open data store {self.path}: {exc}") from exc
 
-    def record_gap(self, question: str, reason: str, client: str = "", owner: str = "") -> int:
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
-            cur = self._conn.execute(
-                "INSERT INTO gaps(question, client, reason, owner, created) VALUES (?, ?, ?, ?, ?)",
-                (question, client, reason, owner, time.time()),
+            try:
+                yield self._conn
+            except sqlite3.Error as exc:
+                raise StoreError(f"data store {self.path}: {exc}") from exc
+
+    # -- questions --------------------------------------------------------------------------
+    def record_question(self, question: str, client: str, answered: bool, verdict: str, confidence: float,
+                        source: dict[str, Any] | None, nearest: Iterable[str], vec: np.ndarray | None,
+                        model: str) -> int:
+        with self._db() as db:
+            cur = db.execute(
+                "INSERT INTO questions(question, client, answered, verdict, confidence, source, nearest, vec, model,"
+                " created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (question, client, int(answered), verdict, confidence,
+                 json.dumps(source, ensure_ascii=False) if source else "", json.dumps(list(nearest)),
+                 _blob(vec), model, time.time()),
             )
             return int(cur.lastrowid or 0)
 
-    def record_feedback(self, question: str, answer: str, helpful: bool, comment: str = "") -> int:
-        with self._lock:
-            cur = self._conn.execute(
+    _QUESTION = ("SELECT id, question, client, answered, verdict, confidence, source, nearest, created, vec, model"
+                 " FROM questions")
+
+    def _question(self, r: tuple[Any, ...], model: str) -> QuestionRow:
+        return QuestionRow(id=r[0], question=r[1], client=r[2], answered=bool(r[3]), verdict=r[4],
+                           confidence=r[5], source=json.loads(r[6]) if r[6] else None,
+                           nearest=tuple(json.loads(r[7])), created=r[8], vec=_vec(r[9], r[10], model))
+
+    def questions(self, client: str | None = None, model: str = "") -> list[QuestionRow]:
+        """Questions asked, oldest first; only one client's when ``client`` is given."""
+        where, args = (" WHERE client = ?", (client,)) if client is not None else ("", ())
+        with self._db() as db:
+            rows = db.execute(self._QUESTION + where + " ORDER BY id", args).fetchall()
+        return [self._question(r, model) for r in rows]
+
+    def question(self, question_id: int, model: str = "") -> QuestionRow | None:
+        with self._db() as db:
+            row = db.execute(self._QUESTION + " WHERE id = ?", (question_id,)).fetchone()
+        return None if row is None else self._question(row, model)
+
+    def last_question(self, text: str, model: str = "") -> QuestionRow | None:
+        with self._db() as db:
+            row = db.execute(self._QUESTION + " WHERE question = ? ORDER BY id DESC LIMIT 1", (text,)).fetchone()
+        return None if row is None else self._question(row, model)
+
+    def question_counts(self) -> dict[str, tuple[int, int]]:
+        """Per client: questions asked, and how many of them were answered."""
+        with self._db() as db:
+            rows = db.execute("SELECT client, count(*), sum(answered) FROM questions GROUP BY client").fetchall()
+        return {r[0]: (int(r[1]), int(r[2] or 0)) for r in rows}
+
+    def set_question_vectors(self, vecs: dict[int, np.ndarray], model: str) -> None:
+        with self._db() as db:
+            db.executemany("UPDATE questions SET vec = ?, model = ? WHERE id = ?",
+                           [(_blob(v), model, i) for i, v in vecs.items()])
+
+    # -- gaps -------------------------------------------------------------------------------
+    def record_gap(self, question: str, reason: str, client: str = "", owner: str = "",
+                   nearest: Iterable[str] = (), vec: np.ndarray | None = None, model: str = "",
+                   question_id: int | None = None) -> int:
+        with self._db() as db:
+            cur = db.execute(
+                "INSERT INTO gaps(question, client, reason, owner, created, question_id, nearest, vec, model)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (question, client, reason, owner, time.time(), question_id, json.dumps(list(nearest)),
+                 _blob(vec), model),
+            )
+            return int(cur.lastrowid or 0)
+
+    def record_feedback(self, question: str, answer: str, helpful: bool, comment: str = "", client: str = "",
+                        owner: str = "", nearest: Iterable[str] = (), vec: np.ndarray | None = None, model: str = "",
+                        question_id: int | None = None) -> int:
+        """Store feedback; "not helpful" also opens a gap (the other arguments say where it belongs)."""
+        now = time.time()
+        with self._db() as db:
+            cur = db.execute(
                 "INSERT INTO feedback(question, answer, helpful, comment, created) VALUES (?, ?, ?, ?, ?)",
-                (question, answer, int(helpful), comment, time.time()),
+                (question, answer, int(helpful), comment, now),
             )
             if not helpful:
-                self._conn.execute(
-                    "INSERT INTO gaps(question, client, reason, owner, created) VALUES (?, '', 'unhelpful', '', ?)",
-                    (question, time.time()),
+                db.execute(
+                    "INSERT INTO gaps(question, client, reason, owner, created, question_id, nearest, vec, model)"
+                    " VALUES (?, ?, 'unhelpful', ?, ?, ?, ?, ?, ?)",
+                    (question, client, owner, now, question_id, json.dumps(list(nearest)), _blob(vec), model),
                 )
             return int(cur.lastrowid or 0)
 
-    def gaps(self, limit: int = 100) -> list[Gap]:
-        """Open gaps, newest first, one row per question with how often it came up."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT question, client, reason, owner, count(*), max(id), max(created) FROM gaps"
-                " GROUP BY lower(trim(question)), client ORDER BY max(created) DESC, max(id) DESC LIMIT ?",
-                (limit,),
+    def gaps(self, answered: bool | None = None, model: str = "") -> list[GapRow]:
+        """Gap rows, newest first: all of them, or only the open (``answered=False``) or answered ones."""
+        where = "" if answered is None else (" WHERE answered_at IS NOT NULL" if answered
+                                              else " WHERE answered_at IS NULL")
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT id, question, client, reason, owner, nearest, created, vec, model, answered_at, answer_path,"
+                " answer_anchor FROM gaps" + where + " ORDER BY created DESC, id DESC"
             ).fetchall()
-        return [Gap(*r) for r in rows]
+        return [
+            GapRow(id=r[0], question=r[1], client=r[2], reason=r[3], owner=r[4], nearest=tuple(json.loads(r[5])),
+                   created=r[6], vec=_vec(r[7], r[8], model), answered_at=r[9], answer_path=r[10],
+                   answer_anchor=r[11])
+            for r in rows
+        ]
+
+    def set_gap_vectors(self, vecs: dict[int, np.ndarray], model: str) -> None:
+        with self._db() as db:
+            db.executemany("UPDATE gaps SET vec = ?, model = ? WHERE id = ?",
+                           [(_blob(v), model, i) for i, v in vecs.items()])
+
+    def answer_gaps(self, ids: Iterable[int], path: str, anchor: str) -> None:
+        """Mark the rows of one gap answered by the section at ``path#anchor``."""
+        with self._db() as db:
+            db.executemany("UPDATE gaps SET answered_at = ?, answer_path = ?, answer_anchor = ? WHERE id = ?",
+                           [(time.time(), path, anchor, i) for i in ids])
+
+    # -- what kb saw of the content -----------------------------------------------------------
+    def seen_documents(self) -> dict[str, SeenDocument]:
+        with self._db() as db:
+            rows = db.execute("SELECT path, hash, verified, sections FROM seen_documents").fetchall()
+        return {r[0]: SeenDocument(r[0], r[1], r[2], json.loads(r[3])) for r in rows}
+
+    def record_changes(self, seen: Iterable[SeenDocument], gone: Iterable[str], changes: Iterable[Change]) -> None:
+        """Remember the documents as they are now and the changes found since the last look, at once."""
+        with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany("INSERT OR REPLACE INTO seen_documents(path, hash, verified, sections)"
+                               " VALUES (?, ?, ?, ?)",
+                               [(s.path, s.hash, s.verified, json.dumps(s.sections, ensure_ascii=False))
+                                for s in seen])
+                db.executemany("DELETE FROM seen_documents WHERE path = ?", [(p,) for p in gone])
+                db.executemany("INSERT INTO changes(path, heading_path, kind, at) VALUES (?, ?, ?, ?)",
+                               [(c.path, json.dumps(list(c.heading_path), ensure_ascii=False), c.kind, c.at)
+                                for c in changes])
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def changes(self, paths: Iterable[str], since: float) -> list[Change]:
+        """Changes to these documents since ``since`` (epoch seconds), newest first."""
+        paths = list(paths)
+        if not paths:
+            return []
+        marks = ",".join("?" * len(paths))
+        with self._db() as db:
+            rows = db.execute(
+                f"SELECT path, heading_path, kind, at FROM changes WHERE path IN ({marks}) AND at >= ?"
+                " ORDER BY at DESC, id DESC", (*paths, since)
+            ).fetchall()
+        return [Change(r[0], tuple(json.loads(r[1])), r[2], r[3]) for r in rows]

@@ -3,7 +3,10 @@
     KbError
     ├── BadInput (400)
     │   └── QuestionTooLong (422)
+    ├── Unauthorized (401)
+    ├── Forbidden (403)
     ├── NotFound (404)
+    ├── RateLimited (429)
     ├── IndexMissing (503)
     ├── ModelError (500)
     └── StoreError (500)
@@ -29,6 +32,31 @@ class QuestionTooLong(BadInput):
 
     status = 422
     code = "too_long"
+
+
+class Unauthorized(KbError):
+    """No valid token or session came with a request that needs one."""
+
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(KbError):
+    """The user's role does not allow this."""
+
+    status = 403
+    code = "forbidden"
+
+
+class RateLimited(KbError):
+    """Too many requests from one user; ``retry_after`` says when to come back."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class NotFound(KbError):

@@ -44,10 +44,9 @@ class EvalResult:
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"n": self.n}
         out.update({f"recall@{k}": round(v, 4) for k, v in self.recall_at.items()})
-        out.update({
-            "mrr@10": round(self.mrr10, 4), "answer_hit": round(self.answer_hit, 4),
-            "refused": round(self.refused, 4),
-        })
+        out["mrr@10"] = round(self.mrr10, 4)
+        if self.rows:
+            out.update({"answer_hit": round(self.answer_hit, 4), "refused": round(self.refused, 4)})
         if self.ood_n:
             out.update({"ood_n": self.ood_n, "ood_refused": round(self.ood_refused, 4)})
         return out
@@ -117,7 +116,7 @@ def evaluate(
         for k in ks:
             found[k] += 1 if 0 < rank <= k else 0
         mrr += 1.0 / rank if rank else 0.0
-        if mode != "keyword":
+        if mode == "hybrid":  # answers always come from the full pipeline; ablations measure retrieval only
             a = answer(index, q.question, qvec=qvec)
             hit = answer_hits(a.span, q)
             hits_ok += hit
@@ -131,7 +130,7 @@ def evaluate(
     res.mrr10 = mrr / n
     res.answer_hit = hits_ok / n
     res.refused = refused / n
-    if negatives and mode != "keyword":
+    if negatives and mode == "hybrid":
         nvecs = index.embedder.queries([q.question for q in negatives])
         ood_refused = 0
         for i, q in enumerate(negatives):

@@ -100,6 +100,8 @@ def parse_meta(raw: str) -> Meta:
         data = yaml.safe_load(raw) if raw.strip() else {}
     except yaml.YAMLError as exc:
         raise BadInput(f"broken YAML front matter: {str(exc).splitlines()[0]}") from exc
+    except ValueError as exc:  # a date-like value that is no date, such as 2026-13-45
+        raise BadInput(f"broken YAML front matter: {exc}") from exc
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -121,6 +123,24 @@ def parse_meta(raw: str) -> Meta:
         access=_as_tuple(known["access"]),
         extra={str(k): v for k, v in data.items()},
     )
+
+
+_KEY = re.compile(r"^([A-Za-z_][\w-]*)[ \t]*:")
+
+
+def front_matter_lines(text: str) -> dict[str, int]:
+    """Top-level front matter keys and the (1-based) line each is set on; empty without front matter."""
+    lines = text.splitlines()
+    if not lines or lines[0].strip() != "---":
+        return {}
+    found: dict[str, int] = {}
+    for number, line in enumerate(lines[1:], start=2):
+        if line.strip() in ("---", "..."):
+            return found
+        m = _KEY.match(line)
+        if m:
+            found.setdefault(m.group(1), number)
+    return {}
 
 
 def split_sentences(text: str) -> list[str]:
@@ -163,8 +183,11 @@ def _block_parts(kind: str, tokens: list[Token], lines: list[str], start: int, e
     return [(line, start + i + 1, start + i + 1) for i, line in enumerate(lines[start:end]) if line.strip()]
 
 
-def parse(text: str, path: str) -> Document:
-    """Parse Markdown source; ``path`` is only used for the fallback title."""
+def parse(text: str, path: str, check_type: bool = True) -> Document:
+    """Parse Markdown source; ``path`` is only used for the fallback title.
+
+    An unknown ``type`` is :class:`BadInput` unless ``check_type`` is off (the linter reports it itself).
+    """
     lines = text.splitlines()
     tokens = _MD.parse(text)
     meta = Meta()
@@ -226,6 +249,6 @@ def parse(text: str, path: str) -> Document:
             continue
         i += 1
     close(len(lines))
-    if meta.type and meta.type not in DOC_TYPES:
+    if check_type and meta.type and meta.type not in DOC_TYPES:
         raise BadInput(f"unknown document type {meta.type!r} (expected one of {', '.join(DOC_TYPES)})")
     return Document(path=path, meta=meta, title=title, sections=tuple(sections))

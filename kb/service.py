@@ -5,29 +5,60 @@ The CLI and the web app both go through :class:`KnowledgeBase`; neither adds ret
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import PurePosixPath
+from typing import Any
 
-from kb.answer import CONFIDENT_FROM, Answer, answer
-from kb.datastore import DataStore, Gap
-from kb.documents import Rendered, render
+import numpy as np
+
+from kb import authoring, edits
+from kb.answer import CONFIDENT_FROM, Answer, answer, best_span
+from kb.brief import (
+    Brief,
+    Citation,
+    ClientDocument,
+    Line,
+    assemble,
+    change_lines,
+    document_parts,
+    fact_lines,
+    review_lines,
+)
+from kb.changes import track
+from kb.coverage import ClientCoverage, OwnerLoad, by_client, sole_owners
+from kb.datastore import DataStore, GapRow, QuestionRow
+from kb.documents import Rendered, render, resolve
 from kb.embedding import Embedder, load_embedder
-from kb.errors import BadInput, NotFound, QuestionTooLong
-from kb.ingest import IngestReport, ingest
+from kb.errors import BadInput, KbError, NotFound, QuestionTooLong
+from kb.freshness import Freshness, OwnerReviews, due_for_review, freshness, of_document
+from kb.gaps import Gap, answer_file, answer_section, clean_answer, clean_heading, cluster, group, unique_heading
+from kb.ingest import IngestReport, decode, ingest
+from kb.markdown import anchor, parse
+from kb.names import Names
+from kb.owners import owner_name
 from kb.search import Filters, Hit, Index
 from kb.settings import Settings
+from kb.store import DocumentRow, Store
 
 log = logging.getLogger(__name__)
+CONFIDENT, UNSURE, REFUSED = "confident", "check the source", "not in the knowledge base"
+RECENT_DAYS = 30
+GAP_STATUSES = ("open", "answered", "all")
 
 
 @dataclass(frozen=True)
 class AskResult:
-    """An answer, how sure kb is in words, and the gap it opened when it refused."""
+    """An answer, how sure kb is in words, the gap it opened when it refused, and its sources' freshness."""
 
     answer: Answer
     verdict: str
     gap_id: int | None = None
+    question_id: int = 0
+    freshness: dict[str, Freshness] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -47,20 +78,60 @@ class DocumentInfo:
     review_every: str
 
 
+@dataclass(frozen=True)
+class GapAnswer:
+    """Where the answer to a gap was written, and the section that now answers it."""
+
+    gap_id: int
+    path: str
+    heading: str
+    anchor: str
+    start_line: int
+    end_line: int
+    created: bool
+    questions: int
+
+
 def verdict(a: Answer) -> str:
     if not a.answered:
-        return "not in the knowledge base"
-    return "confident" if a.confidence >= CONFIDENT_FROM else "check the source"
+        return REFUSED
+    return CONFIDENT if a.confidence >= CONFIDENT_FROM else UNSURE
+
+
+def _nearest(hits: Iterable[Hit], n: int = 3) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(h.path for h in hits))[:n]
+
+
+def _source(hit: Hit) -> dict[str, Any]:
+    return {"path": hit.path, "heading_path": list(hit.heading_path), "start_line": hit.start_line,
+            "end_line": hit.end_line}
+
+
+def readable(doc: DocumentRow, groups: frozenset[str] | None) -> bool:
+    """Whether a reader in ``groups`` may see ``doc`` (None reads everything, as in :class:`Filters`)."""
+    access = doc.meta.get("access") or []
+    return groups is None or not access or bool(set(access) & groups)
+
+
+def _epoch(day: dt.date) -> float:
+    return dt.datetime.combine(day, dt.time()).timestamp()
 
 
 class KnowledgeBase:
-    """Settings, the shared model, the current index and the users' data store."""
+    """Settings, the shared model, the current index and the users' data store.
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+    ``clock`` gives today's date (review dates, answer dates); tests pass a fixed one.
+    """
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None,
+                 clock: Callable[[], dt.date] = dt.date.today) -> None:
         self.settings = settings
+        self.clock = clock
         self._embedder = embedder
         self._index: Index | None = None
+        self._names: tuple[Index, Names] | None = None
         self._reindex_lock = threading.Lock()
+        self._content_lock = threading.Lock()
         self.data = DataStore(settings.data_dir)
 
     @property
@@ -76,6 +147,7 @@ class KnowledgeBase:
             with self._reindex_lock:
                 if self._index is None:
                     self._index = Index(self.settings.index_dir, self.embedder)
+                    self._track(self._index)
                 current = self._index
         return current
 
@@ -86,8 +158,28 @@ class KnowledgeBase:
             report = ingest(s.content_dir, s.index_dir, self.embedder, max_file_bytes=s.max_file_bytes,
                             chunk_tokens=s.chunk_tokens)
             self._index = Index(s.index_dir, self.embedder)
+            self._track(self._index)
         log.info("reindexed: %s", {k: v for k, v in report.as_dict().items() if k != "errors"})
         return report
+
+    def store(self) -> Store:
+        """The index database: the serving index's, or opened alone (no model) when nothing is serving."""
+        return self._index.store if self._index is not None else Store(self.settings.index_dir)
+
+    def _track(self, index: Index) -> None:
+        try:
+            track(index.store, self.data)
+        except KbError:  # change tracking must never stop the index from serving
+            log.exception("cannot record content changes")
+
+    def names(self) -> Names:
+        """Client and product names of the serving index."""
+        index = self.index()
+        cached = self._names
+        if cached is None or cached[0] is not index:
+            cached = (index, Names.from_documents(index.store.documents()))
+            self._names = cached
+        return cached[1]
 
     def check_question(self, text: str) -> str:
         if len(text) > self.settings.max_question_chars:
@@ -101,16 +193,155 @@ class KnowledgeBase:
     def search(self, query: str, k: int = 5, filters: Filters | None = None, mode: str = "hybrid") -> list[Hit]:
         return self.index().search(self.check_question(query), k=k, filters=filters, mode=mode)  # type: ignore[arg-type]
 
+    # -- asking ---------------------------------------------------------------------------------
+    def _meaning(self, questions: list[str]) -> np.ndarray:
+        """Vectors for comparing questions with each other: client and product names masked."""
+        names = self.names()
+        return self.embedder.queries([names.mask(q) for q in questions])
+
+    def _client_of(self, question: str, client: str) -> str:
+        """The client a question is about: the one it was asked for, else the only client it names."""
+        if client:
+            return client
+        named = self.names().clients_in(question)
+        return next(iter(named)) if len(named) == 1 else ""
+
     def ask(self, question: str, filters: Filters | None = None) -> AskResult:
-        """Answer ``question``; a refusal is recorded as a knowledge gap in the data store."""
+        """Answer ``question``; it is logged, and recorded as a gap when refused or unsure."""
         question = self.check_question(question)
         filters = filters or Filters()
-        a = answer(self.index(), question, filters)
+        qvec = self.embedder.query(question)
+        a = answer(self.index(), question, filters, qvec=qvec)
+        said = verdict(a)
+        client = self._client_of(question, filters.client)
+        masked = self.names().mask(question)
+        vec = qvec if masked == question else self.embedder.query(masked)
+        nearest = _nearest(a.sources)
+        model = self.embedder.name
+        source = _source(a.sources[0]) if a.answered and a.sources else None
+        qid = self.data.record_question(question, client, a.answered, said, a.confidence, source, nearest, vec, model)
         gap_id = None
-        if not a.answered:
-            gap_id = self.data.record_gap(question, "refused", filters.client, a.owner)
-        return AskResult(a, verdict(a), gap_id)
+        if said != CONFIDENT:
+            reason = "refused" if not a.answered else "uncertain"
+            row = self.data.record_gap(question, reason, client, a.owner, nearest, vec, model, qid)
+            gap_id = None if a.answered else row
+        return AskResult(a, said, gap_id, qid, self.freshness_of(h.path for h in a.sources))
 
+    def feedback(self, question: str, answer_text: str, helpful: bool, comment: str = "", client: str = "",
+                 question_id: int | None = None) -> int:
+        """Store feedback; "not helpful" opens a gap, placed like the question it is about."""
+        if helpful:
+            return self.data.record_feedback(question, answer_text, helpful, comment)
+        model = self.embedder.name
+        asked: QuestionRow | None = self.data.question(question_id, model) if question_id else None
+        if asked is None or asked.question != question:
+            asked = self.data.last_question(question, model)
+        if asked is not None:
+            client, nearest = client or asked.client, asked.nearest
+        else:
+            client = self._client_of(question, client)
+            nearest = _nearest(self.index().search(self.check_question(question), k=3, filters=Filters(client=client)))
+        vec = asked.vec if asked is not None and asked.vec is not None else self._meaning([question])[0]
+        doc = self.index().store.document(nearest[0]) if nearest else None
+        return self.data.record_feedback(question, answer_text, helpful, comment, client, doc.owner if doc else "",
+                                         nearest, vec, model, asked.id if asked else None)
+
+    # -- freshness --------------------------------------------------------------------------------
+    def freshness_of(self, paths: Iterable[str], today: dt.date | None = None) -> dict[str, Freshness]:
+        """Review status of indexed documents by path."""
+        store = self.store()
+        day = today or self.clock()
+        out: dict[str, Freshness] = {}
+        for path in dict.fromkeys(paths):
+            doc = store.document(path)
+            if doc is not None:
+                out[path] = of_document(doc, day)
+        return out
+
+    def stale(self, today: dt.date | None = None, within_days: int = 0,
+              groups: frozenset[str] | None = None) -> list[OwnerReviews]:
+        """Documents due for review (and, with ``within_days``, coming due), per owner."""
+        docs = [d for d in self.store().documents() if readable(d, groups)]
+        return due_for_review(docs, today or self.clock(), within_days)
+
+    def verify(self, path: str, today: dt.date | None = None) -> Freshness:
+        """Mark a document verified today: its front matter ``verified`` changes, nothing else in the file."""
+        doc = self.store().document(path)
+        if doc is None:
+            raise NotFound(f"no document {path!r}")
+        day = today or self.clock()
+        with self._content_lock:
+            file = edits.target(self.settings.content_dir, path)
+            text, bom = edits.read_text(file)
+            changed = edits.set_front_matter(text, "verified", day.isoformat())
+            if changed != text:
+                edits.write_text(file, changed, bom)
+        self.reindex()
+        return freshness(day.isoformat(), doc.review_every, day)
+
+    # -- gaps -----------------------------------------------------------------------------------
+    def _vectors(self, rows: list[GapRow] | list[QuestionRow]) -> dict[int, np.ndarray]:
+        missing = [r for r in rows if r.vec is None]
+        fresh = dict(zip((r.id for r in missing), self._meaning([r.question for r in missing]))) if missing else {}
+        if fresh and isinstance(missing[0], GapRow):
+            self.data.set_gap_vectors(fresh, self.embedder.name)
+        elif fresh:
+            self.data.set_question_vectors(fresh, self.embedder.name)
+        return {r.id: r.vec if r.vec is not None else fresh[r.id] for r in rows}
+
+    def gaps(self, status: str = "open") -> list[Gap]:
+        """Knowledge gaps, newest first: open ones grouped by meaning per client, or answered ones."""
+        if status not in GAP_STATUSES:
+            raise BadInput(f"unknown gap status {status!r} (expected one of {', '.join(GAP_STATUSES)})")
+        rows = self.data.gaps({"open": False, "answered": True}.get(status), self.embedder.name)
+        names = self.names()
+        docs = {d.path: d for d in self.index().store.documents()}
+        return group(rows, self._vectors(rows), {r.id: names.products_in(r.question) for r in rows}, docs)
+
+    def answer_gap(self, gap_id: int, text: str, author: str = "") -> GapAnswer:
+        """Write the owner's answer as a new section of the right FAQ file, reindex, and close the gap."""
+        body = clean_answer(text)
+        if not body:
+            raise BadInput("the answer is empty")
+        gap = next((g for g in self.gaps("open") if gap_id in g.row_ids), None)
+        if gap is None:
+            if any(gap_id in g.row_ids for g in self.gaps("answered")):
+                raise BadInput(f"gap {gap_id} is already answered")
+            raise NotFound(f"no gap {gap_id}")
+        docs = self.index().store.documents()
+        card = next((d for d in docs if d.type == "client" and d.client == gap.client), None) if gap.client else None
+        if gap.client and card is None:  # asked for a client kb has no card for: answer it as a general question
+            gap = replace(gap, client="")
+        rel = answer_file(gap, docs, authoring.slug(gap.client) or "client")
+        day = self.clock()
+        author = " ".join(author.split()) or owner_name(gap.owner)
+        with self._content_lock:
+            file = edits.target(self.settings.content_dir, rel)
+            created = not file.exists()
+            if created:
+                existing, bom = self._new_faq(gap, card, docs, author, day), False
+            else:
+                existing, bom = edits.read_text(file)
+            heading = unique_heading(clean_heading(gap.question), existing, day)
+            updated = edits.append_block(existing, answer_section(heading, body, author, day))
+            edits.write_text(file, updated, bom)
+        section = next(s for s in reversed(parse(updated, rel).sections) if s.heading == heading)
+        self.data.answer_gaps(gap.row_ids, rel, anchor(section.heading_path))
+        self.reindex()
+        return GapAnswer(gap.id, rel, heading, anchor(section.heading_path), section.start_line, section.end_line,
+                         created, gap.count)
+
+    def _new_faq(self, gap: Gap, card: DocumentRow | None, docs: list[DocumentRow], author: str,
+                 day: dt.date) -> str:
+        topic = card or next((d for d in docs if d.path == gap.topic_path), None)
+        owner = gap.owner or author
+        if not owner:
+            raise BadInput("nobody owns this topic yet: say who answers (author)")
+        title = f"FAQ: {topic.title}" if topic else "FAQ"
+        products = tuple(topic.meta.get("products") or ()) if topic else ()
+        return authoring.render("faq", title, owner, day, gap.client, products)
+
+    # -- clients --------------------------------------------------------------------------------
     def document(self, path: str) -> Rendered:
         """An indexed document, rendered; files that are not in the index are not found."""
         if self.index().store.document(path) is None:
@@ -138,8 +369,79 @@ class KnowledgeBase:
         ]
         return summary, docs
 
-    def feedback(self, question: str, answer_text: str, helpful: bool, comment: str = "") -> int:
-        return self.data.record_feedback(question, answer_text, helpful, comment)
+    def brief(self, client_id: str, today: dt.date | None = None, groups: frozenset[str] | None = None) -> Brief:
+        """What to know before a call with the client, from their documents, every line cited.
 
-    def gaps(self) -> list[Gap]:
-        return self.data.gaps()
+        ``groups`` are the reader's (None reads everything): documents restricted to others are left out.
+        """
+        day = today or self.clock()
+        rows = sorted((d for d in self.index().store.documents() if d.client == client_id and readable(d, groups)),
+                      key=lambda d: (d.type != "client", d.path))
+        if not rows:
+            raise NotFound(f"no client {client_id!r}")
+        docs: list[ClientDocument] = []
+        for row in rows:
+            try:
+                text = decode(resolve(self.settings.content_dir, row.path).read_bytes())
+                docs.append(ClientDocument(parse(text, row.path), text, of_document(row, day)))
+            except (KbError, OSError) as exc:
+                log.warning("brief for %s skips %s: %s", client_id, row.path, exc)
+        card = next((r for r in rows if r.type == "client"), rows[0])
+        products = list(dict.fromkeys(p for d in docs for p in d.doc.meta.products))
+        titles = self._product_titles()
+        changes = self.data.changes([d.doc.path for d in docs], _epoch(day - dt.timedelta(days=RECENT_DAYS)))
+        derived = {
+            "changes": change_lines(changes[:5], {d.doc.path: d for d in docs}) + review_lines(docs),
+            "questions": self._asked_most(client_id),
+            "facts": self._facts(products, titles, docs, day, groups),
+        }
+        return assemble(client_id, card.title, card.owner, day, docs, titles, derived)
+
+    def _product_titles(self) -> dict[str, str]:
+        return {d.meta["products"][0]: d.title for d in self.index().store.documents()
+                if d.type == "product" and d.meta.get("products") and len(d.meta["products"]) == 1
+                and PurePosixPath(d.path).stem == d.meta["products"][0]}
+
+    def _asked_most(self, client_id: str, top: int = 5) -> list[Line]:
+        """The client's questions grouped by meaning, most asked first, cited to where the last answer came from."""
+        rows = self.data.questions(client_id, self.embedder.name)
+        if not rows:
+            return []
+        vecs = self._vectors(rows)
+        names = self.names()
+        groups = cluster(np.stack([vecs[r.id] for r in rows]), [names.products_in(r.question) for r in rows])
+        ranked = sorted(groups, key=lambda g: (-len(g), -max(g)))[:top]
+        out = []
+        for members in ranked:
+            latest = rows[max(members)]
+            source = next((rows[i].source for i in sorted(members, reverse=True) if rows[i].source), None)
+            cite = Citation(source["path"], tuple(source["heading_path"]), source["start_line"],
+                            source["end_line"]) if source else None
+            out.append(Line(latest.question, cite, kind="question", count=len(members), answered=latest.answered))
+        return out
+
+    def _facts(self, products: list[str], titles: dict[str, str], docs: list[ClientDocument], day: dt.date,
+               groups: frozenset[str] | None) -> list[Line]:
+        """Per product the client uses, the sentences of that product's own pages closest to how they use it."""
+        names = self.names()
+        said = [line.text for d in docs for key, lines in document_parts(d.doc, False).items()
+                if key in ("products", "contract", "promises", "issues") for line in lines]
+        index = self.index()
+        out: list[Line] = []
+        for product in products:
+            title = titles.get(product, product)
+            context = " ".join(t for t in said if product in names.products_in(t))[:600] or title
+            where = Filters(type="product", product=product, groups=groups)
+            hits = [h for h in index.search(context, k=8, filters=where)
+                    if (doc := index.store.document(h.path)) and doc.meta.get("products") == [product]]
+            qvec = self.embedder.query(context)
+            spans = [best_span(index, qvec, h)[0] for h in hits[:2]]
+            stale = {p: f.stale for p, f in self.freshness_of((h.path for h in hits), day).items()}
+            out += fact_lines(title, hits[:2], spans, stale)
+        return out
+
+    # -- bus factor -----------------------------------------------------------------------------
+    def coverage(self, today: dt.date | None = None) -> tuple[list[ClientCoverage], list[OwnerLoad]]:
+        """Per client: documents, owners, questions asked and answered; and who alone covers which clients."""
+        per_client = by_client(self.store().documents(), self.data.question_counts(), today or self.clock())
+        return per_client, sole_owners(per_client)

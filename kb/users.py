@@ -50,7 +50,7 @@ class User:
 
     name: str
     role: str
-    groups: frozenset[str]
+    groups: frozenset[str] | None  # None: every document (only the single local user of an open server)
 
     def can(self, role: str) -> bool:
         """True when this user's role is ``role`` or above."""

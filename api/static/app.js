@@ -39,12 +39,72 @@
     httpError: ['Ошибка сервера', 'Server error'],
     networkError: ['Сервер недоступен. Проверьте соединение и попробуйте ещё раз.',
       'The server is unreachable. Check the connection and try again.'],
+    navStale: ['Проверка', 'Review'], navCoverage: ['Покрытие', 'Coverage'],
+    staleBadge: ['требует проверки', 'review due'],
+    staleTitle: ['Документ не проверялся с {verified}; проверка была нужна до {due}', 'Not verified since {verified}; review was due by {due}'],
+    staleNever: ['Документ ни разу не отмечали проверенным', 'The document was never marked verified'],
+    briefTitle: ['Брифинг перед звонком', 'Briefing before a call'],
+    briefIntro: ['Собрано из документов клиента на {today}; каждая строка со ссылкой на источник. Ведёт: {owner}.',
+      'Built from the client’s documents as of {today}; every line links to its source. Owner: {owner}.'],
+    briefMissing: ['Нет в базе знаний.', 'Not in the knowledge base.'],
+    briefMissingHint: ['Нет в базе знаний: добавьте раздел «{heading}» в карточку клиента.',
+      'Not in the knowledge base: add a “{heading}” section to the client card.'],
+    briefMore: ['и ещё {n} — в документах', 'and {n} more in the documents'],
+    pAbout: ['Кто они', 'Who they are'], pContacts: ['Контакты и роли', 'Contacts and roles'],
+    pContract: ['Договор', 'Contract'], pPayment: ['Условия оплаты', 'Payment terms'],
+    pProducts: ['Продукты и редакции', 'Products and editions'], pPromises: ['Что обещали', 'What we promised'],
+    pIssues: ['Открытые вопросы и риски', 'Open issues and risks'],
+    pChanges: ['Последние изменения документов', 'Recent changes to their documents'],
+    pQuestions: ['О чём спрашивали коллеги', 'What colleagues asked most'],
+    pFacts: ['Факты о продуктах клиента', 'Facts about their products'],
+    pPreferences: ['Предпочтения', 'Preferences'], pHistory: ['Последние события', 'Recent history'],
+    chReview: ['{path}: проверено {verified}, следующая проверка {due}', '{path}: verified {verified}, next review {due}'],
+    chNever: ['{path}: ни разу не проверялся', '{path}: never verified'],
+    chAdded: ['{date}: добавлено — {where}', '{date}: added — {where}'],
+    chChanged: ['{date}: изменён раздел — {where}', '{date}: section changed — {where}'],
+    chRemoved: ['{date}: удалено — {where}', '{date}: removed — {where}'],
+    chVerified: ['{date}: отмечен проверенным — {where}', '{date}: marked verified — {where}'],
+    askedTimes: ['×{n}', '×{n}'], openGap: ['ответа пока нет', 'no answer yet'],
+    colTopic: ['Тема', 'Topic'], colAnswer: ['Ответ', 'Answer'], rUncertain: ['Неуверенный ответ', 'Unsure answer'],
+    gapsOpen: ['Открытые', 'Open'], gapsAnswered: ['С ответом', 'Answered'],
+    alsoAsked: ['Ещё так спрашивали: {list}', 'Also asked as: {list}'],
+    answerLabel: ['Ответ для базы знаний', 'Answer for the knowledge base'],
+    answerHelp: ['Ответ станет новым разделом FAQ с вашим именем и датой; следующий, кто спросит, получит его со ссылкой.',
+      'The answer becomes a new FAQ section with your name and the date; the next person who asks gets it, cited.'],
+    authorLabel: ['Кто отвечает', 'Answered by'], saveAnswer: ['Добавить в базу', 'Add to the knowledge base'],
+    saving: ['Сохраняю…', 'Saving…'], emptyAnswer: ['Напишите ответ.', 'Write an answer.'],
+    answeredIn: ['Ответ добавлен: ', 'Answer added: '],
+    staleTitlePage: ['Документы на проверку', 'Documents due for review'],
+    staleIntro: ['Документы, у которых подошёл срок проверки (verified + review_every), по ответственным.',
+      'Documents whose review is due (verified + review_every), per owner.'],
+    staleSoon: ['Показать и те, что подойдут в ближайшие 30 дней', 'Also show those due in the next 30 days'],
+    staleNow: ['Только просроченные', 'Overdue only'],
+    noStale: ['Все документы проверены вовремя.', 'Every document is within its review period.'],
+    noOwner: ['Без ответственного', 'No owner'],
+    overdue: ['просрочено на {n} дн. (срок {due})', 'overdue by {n} d (due {due})'],
+    dueOn: ['проверить до {due}', 'review by {due}'], neverVerified: ['ни разу не проверялся', 'never verified'],
+    markVerified: ['Отметить проверенным', 'Mark verified'],
+    markedVerified: ['Отмечено проверенным {date}; следующая проверка {due}.', 'Marked verified on {date}; next review {due}.'],
+    reviewDue: ['следующая проверка {due}', 'next review {due}'],
+    coverageTitle: ['Покрытие клиентов', 'Client coverage'],
+    coverageIntro: ['Сколько документов и ответственных у каждого клиента, сколько вопросов задали и на сколько база ответила.',
+      'How many documents and owners cover each client, how many questions were asked and how many were answered.'],
+    colDocs: ['Документов', 'Documents'], colOwners: ['Ответственные', 'Owners'], colAsked: ['Вопросов', 'Asked'],
+    colAnswered: ['С ответом', 'Answered'], colRisk: ['Риск', 'Risk'],
+    singleOwner: ['один владелец', 'single owner'], soleTitle: ['Клиенты, которые держатся на одном человеке', 'Clients that depend on one person'],
+    soleLine: ['{owner}: {n}', '{owner}: {n}'],
   };
 
   const VERDICTS = { // verdict -> [label key, badge colour class]
     'confident': ['vConfident', 'ok'], 'check the source': ['vCheck', 'warn'], 'not in the knowledge base': ['vNone', 'none'],
   };
-  const REASONS = { refused: 'rRefused', unhelpful: 'rUnhelpful' };
+  const REASONS = { refused: 'rRefused', unhelpful: 'rUnhelpful', uncertain: 'rUncertain' };
+  const PARTS = {
+    about: 'pAbout', contacts: 'pContacts', contract: 'pContract', payment: 'pPayment', products: 'pProducts',
+    promises: 'pPromises', issues: 'pIssues', changes: 'pChanges', questions: 'pQuestions', facts: 'pFacts',
+    preferences: 'pPreferences', history: 'pHistory',
+  };
+  const CHANGES = { added: 'chAdded', changed: 'chChanged', removed: 'chRemoved', verified: 'chVerified' };
   const LANG_KEY = 'kb.lang';
 
   const state = {
@@ -66,7 +126,7 @@
       if (k === 'class') n.className = v;
       else n.setAttribute(k, v === true ? '' : String(v));
     }
-    for (const k of kids.flat()) {
+    for (const k of kids.flat(Infinity)) {
       if (k !== null && k !== undefined && k !== false) n.append(k instanceof Node ? k : String(k));
     }
     return n;
@@ -103,6 +163,13 @@
     const s = String(text || '').replace(/^#+\s.*$/gm, '') // headings are already in the link text
       .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/^>\s?/gm, '').replace(/[*`]+/g, '').replace(/[|\s]+/g, ' ').trim();
     return s.length > max ? s.slice(0, max).replace(/\s+\S*$/, '') + '…' : s;
+  }
+
+  /** An owner "Name (e-mail)" as the name, linked to write to them. */
+  function ownerEl(owner) {
+    const m = /^(.*?)\s*\(?([\w.+-]+@[\w-]+(?:\.[\w-]+)+)\)?\s*$/.exec(owner || '');
+    if (!m) return owner || '—';
+    return el('a', { href: 'mailto:' + m[2], title: m[2], class: 'owner' }, m[1] || m[2]);
   }
 
   function setTitle(text) { document.title = text ? text + ' — kb' : 'kb'; }
@@ -248,12 +315,19 @@
     return `${where} — ${h.path}, ${t('lines', { a: h.start_line, b: h.end_line })}`;
   }
 
+  /** The "review due" badge beside a cited document, or null when it is fresh. */
+  function staleBadge(f) {
+    if (!f || !f.stale) return null;
+    const title = f.verified ? t('staleTitle', { verified: f.verified, due: f.review_due }) : t('staleNever');
+    return el('span', { class: 'badge warn stale', title, 'data-testid': 'stale' }, t('staleBadge'));
+  }
+
   function sourcesList(r) {
     const list = el('ol', { id: 'sources', class: 'sources', 'data-testid': 'sources' });
     for (const h of r.sources) {
       const href = docHash(h.path, { start: h.start_line, end: h.end_line, anchor: h.anchor });
       list.append(el('li', {},
-        el('a', { class: 'source', href }, sourceLabel(h)),
+        el('a', { class: 'source', href }, sourceLabel(h)), h.stale ? [' ', staleBadge(h)] : null,
         el('p', { class: 'snippet' }, snippet(h.text))));
     }
     return el('section', { class: 'sources-wrap' }, el('h2', { class: 'h3' }, t(r.answered ? 'sources' : 'nearest')), list);
@@ -277,6 +351,8 @@
     const send = async (helpful, btn) => {
       lock(true);
       const body = { question: entry.question, answer: entry.result.answer || '', helpful };
+      if (entry.client) body.client = entry.client;
+      if (entry.result.question_id) body.question_id = entry.result.question_id;
       if (comment.value.trim()) body.comment = comment.value.trim();
       try {
         await api('POST', '/api/feedback', body);
@@ -333,10 +409,66 @@
         el('a', { href: docHash(doc.path) }, doc.title || doc.path),
         el('span', { class: 'muted small' }, metaLine({ owner: doc.owner, verified: doc.verified })))))
       : el('p', {}, t('noDocs'));
-    view.append(el('h1', { tabindex: '-1' }, d.title || id),
+    const briefSlot = el('div', { class: 'brief-slot' });
+    view.append(el('h1', { tabindex: '-1' }, d.title || id), briefSlot,
       el('h2', {}, t('clientDocs')), list,
       el('h2', {}, t('askClient')), askBox('client:' + id, id));
     focusHeading(view);
+    const b = await load(briefSlot, seq, '/api/clients/' + encodeURIComponent(id) + '/brief');
+    if (b) briefSlot.replaceChildren(briefSection(b));
+  }
+
+  /* ---------- client briefing ---------- */
+
+  function cite(src) {
+    const href = docHash(src.path, { start: src.start_line, end: src.end_line, anchor: src.anchor });
+    const where = [src.path, ...(src.heading_path || []).slice(1)].join(' › ');
+    return el('a', { class: 'cite', href, title: `${where}, ${t('lines', { a: src.start_line, b: src.end_line })}` },
+      `${src.path.split('/').pop()}:${src.start_line}`);
+  }
+
+  function briefLineText(line) {
+    const src = line.source || {};
+    if (line.kind === 'review') {
+      const verified = (line.text.match(/verified (\d{4}-\d{2}-\d{2})/) || [])[1];
+      return verified ? t('chReview', { path: src.path, verified, due: line.date }) : t('chNever', { path: src.path });
+    }
+    if (CHANGES[line.kind]) return t(CHANGES[line.kind], { date: line.date, where: line.label || src.path || '' });
+    return line.text;
+  }
+
+  function briefLine(line) {
+    const src = line.source;
+    return el('li', { class: 'brief-line' }, briefLineText(line),
+      line.kind === 'question' ? [' ', el('span', { class: 'muted small' }, t('askedTimes', { n: line.count }))] : null,
+      src ? [' ', cite(src), src.stale ? [' ', staleBadge(src)] : null] : null,
+      !src && line.kind === 'question' ? [' ', el('span', { class: 'badge none' }, t('openGap'))] : null);
+  }
+
+  function briefPart(p) {
+    const sec = el('section', { class: 'brief-part' + (p.missing ? ' missing' : ''), 'data-part': p.key },
+      el('h3', {}, PARTS[p.key] ? t(PARTS[p.key]) : p.title));
+    if (p.missing) {
+      sec.append(el('p', { class: 'missing-note' }, p.hint ? t('briefMissingHint', { heading: p.hint }) : t('briefMissing')));
+      return sec;
+    }
+    const ul = el('ul', { class: 'brief-lines' });
+    let label = '';
+    for (const line of p.lines) {
+      if (line.label && line.label !== label && !CHANGES[line.kind]) ul.append(el('li', { class: 'brief-label' }, line.label));
+      label = line.label;
+      ul.append(briefLine(line));
+    }
+    sec.append(ul);
+    if (p.more) sec.append(el('p', { class: 'muted small' }, t('briefMore', { n: p.more })));
+    return sec;
+  }
+
+  function briefSection(b) {
+    return el('section', { id: 'brief', class: 'brief', 'data-testid': 'brief', 'aria-labelledby': 'brief-h' },
+      el('h2', { id: 'brief-h' }, t('briefTitle')),
+      el('p', { class: 'muted small' }, t('briefIntro', { today: b.today, owner: b.owner || '—' })),
+      el('div', { class: 'brief-grid' }, (b.parts || []).map(briefPart)));
   }
 
   function toc(d, path) {
@@ -360,12 +492,41 @@
     hideDuplicateTitle(body, title);
     view.append(el('header', { class: 'doc-head' },
       el('h1', { tabindex: '-1' }, title),
-      el('p', { class: 'muted doc-meta' }, metaLine(m)),
+      el('p', { class: 'muted doc-meta' }, metaLine(m), d.freshness?.stale ? [' ', staleBadge(d.freshness)] : null),
       el('p', { class: 'path small' }, path,
-        m.client ? [' · ', el('a', { href: '#/client/' + encodeURIComponent(m.client) }, t('toClient'))] : null)),
+        m.client ? [' · ', el('a', { href: '#/client/' + encodeURIComponent(m.client) }, t('toClient'))] : null),
+      verifyBox(path, d)),
     toc(d, path), body);
     focusHeading(view);
     highlight(body, params);
+  }
+
+  /** "Mark verified": the owner confirms the document is still true; its front matter date is updated. */
+  function verifyBox(path, d) {
+    const f = d.freshness || {};
+    const button = el('button', { id: 'mark-verified', type: 'button', 'data-testid': 'mark-verified' }, t('markVerified'));
+    const status = el('span', { id: 'verify-status', class: 'small ' + (f.stale ? 'overdue' : 'muted'), role: 'status' },
+      f.stale ? (f.review_due ? t('overdue', { n: f.overdue_days, due: f.review_due }) : t('neverVerified'))
+        : f.review_due ? t('reviewDue', { due: f.review_due }) : '');
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      clearError();
+      try {
+        const r = await api('POST', '/api/documents/' + encPath(path) + '/verify');
+        d.freshness = r;
+        d.meta = { ...(d.meta || {}), verified: r.verified };
+        for (const badge of document.querySelectorAll('.doc-head .stale')) badge.remove();
+        const meta = $('.doc-meta');
+        if (meta) meta.textContent = metaLine(d.meta);
+        status.textContent = t('markedVerified', { date: r.verified, due: r.review_due });
+        status.className = 'small muted';
+      } catch (e) {
+        showError(e.message);
+      } finally {
+        button.disabled = false;
+      }
+    });
+    return el('div', { class: 'verify' }, button, ' ', status);
   }
 
   function hideDuplicateTitle(body, title) {
@@ -395,22 +556,118 @@
   function gapRow(g, cols) {
     const client = g.client ? el('a', { href: '#/client/' + encodeURIComponent(g.client) }, g.client) : '—';
     const reason = REASONS[g.reason] ? t(REASONS[g.reason]) : (g.reason || '—');
-    const cells = [g.question, client, reason, g.count ?? '', fmtTime(g.last_seen), g.owner || '—'];
-    return el('tr', {}, cells.map((c, i) => el('td', { 'data-label': t(cols[i]), class: 'c-' + i }, c)));
+    const others = (g.examples || []).filter((q) => q !== g.question);
+    const question = [el('span', { class: 'gap-q' }, g.question),
+      others.length ? el('span', { class: 'muted small also' }, t('alsoAsked', { list: others.join(' · ') })) : null];
+    const topic = g.topic_path ? el('a', { href: docHash(g.topic_path) }, g.topic || g.topic_path) : (g.topic || '—');
+    const cells = [question, client, topic, reason, g.count ?? '', fmtTime(g.last_seen), ownerEl(g.owner)];
+    return el('tr', { class: 'gap', 'data-gap': g.id }, cells.map((c, i) => el('td', { 'data-label': t(cols[i]), class: 'c-' + i }, c)));
   }
 
-  async function viewGaps(view, seq) {
+  function answeredLink(r) {
+    return el('p', { class: 'answered', role: 'status', 'data-testid': 'answered' }, t('answeredIn'),
+      el('a', { href: docHash(r.answer_path || r.path, { anchor: r.answer_anchor || r.anchor, start: r.start_line, end: r.end_line }) },
+        r.answer_path || r.path));
+  }
+
+  function answerForm(g, span) {
+    const id = 'gap-answer-' + g.id;
+    const text = el('textarea', { id, rows: 3, maxlength: 10000, 'data-testid': 'gap-answer' });
+    const author = el('input', { id: 'gap-author-' + g.id, type: 'text', autocomplete: 'name', maxlength: 200,
+      placeholder: g.owner || '' });
+    const button = el('button', { type: 'submit', class: 'primary', 'data-testid': 'save-answer' }, t('saveAnswer'));
+    const form = el('form', { class: 'gap-answer', novalidate: true },
+      el('label', { for: id }, t('answerLabel')), text,
+      el('div', { class: 'answer-actions' }, field(t('authorLabel'), author), button));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      if (!text.value.trim()) { showError(t('emptyAnswer')); text.focus(); return; }
+      clearError();
+      button.disabled = true;
+      button.textContent = t('saving');
+      try {
+        const body = { answer: text.value };
+        if (author.value.trim()) body.author = author.value.trim();
+        const r = await api('POST', '/api/gaps/' + g.id + '/answer', body);
+        form.replaceWith(answeredLink(r));
+      } catch (err) {
+        showError(err.message);
+        button.disabled = false;
+        button.textContent = t('saveAnswer');
+      }
+    });
+    return el('tr', { class: 'answer-row' }, el('td', { colspan: span, class: 'c-answer' }, form));
+  }
+
+  async function viewGaps(view, seq, params) {
+    const status = params.get('status') === 'answered' ? 'answered' : 'open';
     setTitle(t('gapsTitle'));
-    view.append(el('h1', { tabindex: '-1' }, t('gapsTitle')), el('p', { class: 'muted' }, t('gapsIntro')));
+    view.append(el('h1', { tabindex: '-1' }, t('gapsTitle')), el('p', { class: 'muted' }, t('gapsIntro')),
+      status === 'open' ? el('p', { class: 'muted small' }, t('answerHelp')) : null,
+      el('p', { class: 'tabs' },
+        el('a', { href: '#/gaps', 'aria-current': status === 'open' ? 'page' : null }, t('gapsOpen')), ' · ',
+        el('a', { href: '#/gaps?status=answered', 'aria-current': status === 'answered' ? 'page' : null }, t('gapsAnswered'))));
     focusHeading(view);
-    const d = await load(view, seq, '/api/gaps');
+    const d = await load(view, seq, '/api/gaps?status=' + status);
     if (!d) return;
     const gaps = (d.gaps || []).slice().sort((a, b) => (b.last_seen || 0) - (a.last_seen || 0));
     if (!gaps.length) { view.append(el('p', {}, t('noGaps'))); return; }
-    const cols = ['colQuestion', 'colClient', 'colReason', 'colCount', 'colLastSeen', 'colOwner'];
+    const cols = ['colQuestion', 'colClient', 'colTopic', 'colReason', 'colCount', 'colLastSeen', 'colOwner'];
+    const rows = [];
+    for (const g of gaps) {
+      rows.push(gapRow(g, cols));
+      rows.push(g.status === 'answered'
+        ? el('tr', { class: 'answer-row' }, el('td', { colspan: cols.length, class: 'c-answer' }, answeredLink(g)))
+        : answerForm(g, cols.length));
+    }
     view.append(el('table', { id: 'gaps', class: 'gaps', 'data-testid': 'gaps' },
       el('thead', {}, el('tr', {}, cols.map((c) => el('th', { scope: 'col' }, t(c))))),
-      el('tbody', {}, gaps.map((g) => gapRow(g, cols)))));
+      el('tbody', {}, rows)));
+  }
+
+  /* ---------- review and coverage ---------- */
+
+  async function viewStale(view, seq, params) {
+    const within = params.get('within') === '30' ? 30 : 0;
+    setTitle(t('staleTitlePage'));
+    view.append(el('h1', { tabindex: '-1' }, t('staleTitlePage')), el('p', { class: 'muted' }, t('staleIntro')),
+      el('p', {}, el('a', { href: within ? '#/stale' : '#/stale?within=30' }, t(within ? 'staleNow' : 'staleSoon'))));
+    focusHeading(view);
+    const d = await load(view, seq, '/api/stale?within=' + within);
+    if (!d) return;
+    const owners = d.owners || [];
+    if (!owners.length) { view.append(el('p', {}, t('noStale'))); return; }
+    const wrap = el('div', { id: 'stale', 'data-testid': 'stale-report' });
+    for (const o of owners) {
+      wrap.append(el('h2', {}, o.owner ? ownerEl(o.owner) : t('noOwner')), el('ul', { class: 'linklist' }, o.documents.map((doc) => el('li', {},
+        el('a', { href: docHash(doc.path) }, doc.title || doc.path),
+        el('span', { class: 'small ' + (doc.stale ? 'overdue' : 'muted') },
+          doc.stale ? (doc.review_due ? t('overdue', { n: doc.overdue_days, due: doc.review_due }) : t('neverVerified'))
+            : t('dueOn', { due: doc.review_due }))))));
+    }
+    view.append(wrap);
+  }
+
+  async function viewCoverage(view, seq) {
+    setTitle(t('coverageTitle'));
+    view.append(el('h1', { tabindex: '-1' }, t('coverageTitle')), el('p', { class: 'muted' }, t('coverageIntro')));
+    focusHeading(view);
+    const d = await load(view, seq, '/api/coverage');
+    if (!d) return;
+    const cols = ['colClient', 'colDocs', 'colOwners', 'colAsked', 'colAnswered', 'colRisk'];
+    const rows = (d.clients || []).map((c) => el('tr', { 'data-client': c.client }, [
+      el('a', { href: '#/client/' + encodeURIComponent(c.client) }, c.title || c.client),
+      c.documents, (c.owners || []).length ? c.owners.map((o, i) => [i ? ', ' : '', ownerEl(o)]) : '—', c.asked, c.answered,
+      c.single_owner ? el('span', { class: 'badge warn' }, t('singleOwner')) : '',
+    ].map((v, i) => el('td', { 'data-label': t(cols[i]), class: 'c-' + i }, v))));
+    view.append(el('table', { id: 'coverage', class: 'gaps coverage', 'data-testid': 'coverage' },
+      el('thead', {}, el('tr', {}, cols.map((c) => el('th', { scope: 'col' }, t(c))))), el('tbody', {}, rows)));
+    const sole = d.single_owner || [];
+    if (sole.length) {
+      view.append(el('h2', {}, t('soleTitle')), el('ul', { class: 'linklist', id: 'single-owner' }, sole.map((o) => el('li', {},
+        el('span', {}, o.owner ? ownerEl(o.owner) : t('noOwner')),
+        el('span', { class: 'muted small' }, o.clients.join(', '))))));
+    }
   }
 
   /* ---------- routing and chrome ---------- */
@@ -423,7 +680,8 @@
 
   function setActiveNav(path) {
     const key = path === '/' || path === '' ? 'ask'
-      : path.startsWith('/client') ? 'clients' : path === '/gaps' ? 'gaps' : '';
+      : path.startsWith('/client') ? 'clients' : path === '/gaps' ? 'gaps'
+        : path === '/stale' ? 'stale' : path === '/coverage' ? 'coverage' : '';
     for (const a of document.querySelectorAll('#nav a')) {
       if (a.dataset.nav === key) a.setAttribute('aria-current', 'page');
       else a.removeAttribute('aria-current');
@@ -440,7 +698,9 @@
     view.replaceChildren();
     if (path === '/' || path === '') return viewAsk(view, params);
     if (path === '/clients') return viewClients(view, seq);
-    if (path === '/gaps') return viewGaps(view, seq);
+    if (path === '/gaps') return viewGaps(view, seq, params);
+    if (path === '/stale') return viewStale(view, seq, params);
+    if (path === '/coverage') return viewCoverage(view, seq);
     if (path.startsWith('/client/')) return viewClient(view, safeDecode(path.slice(8)), seq);
     if (path.startsWith('/doc/')) return viewDoc(view, decPath(path.slice(5)), params, seq);
     setTitle(t('notFound'));
