@@ -8,6 +8,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,12 +21,16 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kb.embedding import Embedder
-from kb.errors import IndexMissing, KbError
+from kb.errors import IndexMissing, KbError, RateLimited
 from kb.freshness import Freshness
 from kb.search import Filters, Hit
 from kb.service import KnowledgeBase
 from kb.settings import Settings
+from kb.users import User, Users
 from kb.watch import ContentWatcher
+
+from .auth import Auth
+from .guards import BodyLimit
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -293,6 +298,30 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
+class LoginIn(BaseModel):
+    token: str = Field(min_length=1, max_length=200)
+
+
+class MeOut(BaseModel):
+    name: str
+    role: str
+    groups: list[str] | None
+    csrf: str
+    open: bool
+
+
+class AuditEntryOut(BaseModel):
+    at: float
+    user: str
+    action: str
+    detail: str
+    documents: list[str]
+
+
+class AuditOut(BaseModel):
+    entries: list[AuditEntryOut]
+
+
 class _Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -306,8 +335,24 @@ def create_app(settings: Settings, embedder: Embedder | None = None,
                clock: Callable[[], dt.date] = dt.date.today) -> FastAPI:
     """The app for ``settings``: the model and index load once, at start-up; ``clock`` says what day it is."""
     kb = KnowledgeBase(settings, embedder, clock)
+    users = Users(settings.data_dir)
+    auth = Auth(users, settings.rate_limit)
     metrics = _Metrics()
-    errors: dict[int | str, dict[str, Any]] = {s: {"model": ErrorOut} for s in (400, 404, 413, 422, 503)}
+    errors: dict[int | str, dict[str, Any]] = {
+        s: {"model": ErrorOut} for s in (400, 401, 403, 404, 413, 422, 429, 503)}
+
+    def reader(request: Request) -> User:
+        return auth.require(request, "reader")
+
+    def editor(request: Request) -> User:
+        return auth.require(request, "editor")
+
+    def admin(request: Request) -> User:
+        return auth.require(request, "admin")
+
+    def audit(user: User, action: str, detail: str, paths: list[str]) -> None:
+        if settings.audit:
+            users.audit(user.name, action, detail, sorted(set(paths)))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -328,7 +373,10 @@ def create_app(settings: Settings, embedder: Embedder | None = None,
 
     @app.exception_handler(KbError)
     async def kb_error(_: Request, exc: KbError) -> JSONResponse:
-        return _error(exc.status, exc.code, str(exc))
+        response = _error(exc.status, exc.code, str(exc))
+        if isinstance(exc, RateLimited):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -347,12 +395,7 @@ def create_app(settings: Settings, embedder: Embedder | None = None,
             route = "/api/documents/verify" if route.endswith("/verify") else "/api/documents"
         route = _ROUTE_IDS.sub(r"\1{id}\2", route)  # one metric per route, not per client or gap
         started = time.perf_counter()
-        size = request.headers.get("content-length", "0")
-        limit = settings.max_request_kb * 1024
-        if not size.isdigit() or int(size) > limit:
-            response: Response = _error(413, "too_large", f"request body over {settings.max_request_kb} KB")
-        else:
-            response = await call_next(request)
+        response = await call_next(request)
         metrics.requests.labels(route, str(response.status_code)).inc()
         metrics.latency.labels(route).observe(time.perf_counter() - started)
         return response
@@ -366,7 +409,8 @@ def create_app(settings: Settings, embedder: Embedder | None = None,
         return {"status": "ok", "passages": index.size, "generation": index.generation}
 
     @app.get("/metrics", include_in_schema=False)
-    def metrics_route() -> Response:
+    def metrics_route(request: Request) -> Response:
+        admin(request)
         try:
             metrics.passages.set(kb.index().size)
         except IndexMissing:
@@ -374,15 +418,19 @@ def create_app(settings: Settings, embedder: Embedder | None = None,
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.post("/api/search", response_model=SearchOut)
-    def search(body: SearchIn) -> SearchOut:
-        hits = kb.search(body.query, k=body.k, filters=Filters.of(body.filters))
+    def search(body: SearchIn, request: Request) -> SearchOut:
+        user = reader(request)
+        hits = kb.search(body.query, k=body.k, filters=replace(Filters.of(body.filters), groups=user.groups))
+        audit(user, "search", body.query, [h.path for h in hits])
         return SearchOut(hits=_hits(hits, kb.freshness_of(h.path for h in hits)))
 
     @app.post("/api/ask", response_model=AskOut)
-    def ask(body: AskIn) -> AskOut:
+    def ask(body: AskIn, request: Request) -> AskOut:
+        user = reader(request)
         filters = Filters.of({**(body.filters or {}), **({"client": body.client} if body.client else {})})
-        result = kb.ask(body.question, filters)
+        result = kb.ask(body.question, replace(filters, groups=user.groups))
         a = result.answer
+        audit(user, "ask", body.question, [h.path for h in a.sources])
         if not a.answered:
             metrics.refusals.inc()
         return AskOut(answered=a.answered, answer=a.answer, confidence=a.confidence, verdict=result.verdict,
@@ -390,68 +438,103 @@ def create_app(settings: Settings, embedder: Embedder | None = None,
                       question_id=result.question_id)
 
     @app.get("/api/documents/{path:path}", response_model=DocumentOut)
-    def document(path: str) -> DocumentOut:
-        d = kb.document(path)
+    def document(path: str, request: Request) -> DocumentOut:
+        user = reader(request)
+        d = kb.document(path, user.groups)
+        audit(user, "read", path, [path])
         f = kb.freshness_of([path]).get(path)
         return DocumentOut(path=d.path, title=d.title, meta=d.meta, html=d.html,
                            sections=[SectionOut(**vars(s)) for s in d.sections],
                            freshness=FreshnessOut.model_validate(f.as_dict()) if f else None)
 
     @app.post("/api/documents/{path:path}/verify", response_model=VerifiedOut)
-    def verify(path: str) -> VerifiedOut:
+    def verify(path: str, request: Request) -> VerifiedOut:
         """Mark the document verified today: its front matter ``verified`` is rewritten, nothing else."""
+        user = editor(request)
+        kb.document(path, user.groups)
         return VerifiedOut.model_validate({"path": path, **kb.verify(path).as_dict()})
 
     @app.get("/api/clients", response_model=ClientsOut)
-    def clients() -> ClientsOut:
-        return ClientsOut(clients=[ClientOut(**vars(c)) for c in kb.clients()])
+    def clients(request: Request) -> ClientsOut:
+        return ClientsOut(clients=[ClientOut(**vars(c)) for c in kb.clients(reader(request).groups)])
 
     @app.get("/api/clients/{client_id}", response_model=ClientDetailOut)
-    def client(client_id: str) -> ClientDetailOut:
-        summary, docs = kb.client(client_id)
+    def client(client_id: str, request: Request) -> ClientDetailOut:
+        summary, docs = kb.client(client_id, reader(request).groups)
         return ClientDetailOut(id=summary.id, title=summary.title, documents=[DocumentInfoOut(**vars(d)) for d in docs])
 
     @app.get("/api/clients/{client_id}/brief", response_model=BriefOut)
-    def brief(client_id: str) -> BriefOut:
+    def brief(client_id: str, request: Request) -> BriefOut:
         """Everything to read before a call with the client, each line cited."""
-        return BriefOut.model_validate(kb.brief(client_id).as_dict())
+        return BriefOut.model_validate(kb.brief(client_id, groups=reader(request).groups).as_dict())
 
     @app.post("/api/feedback", response_model=FeedbackOut)
-    def feedback(body: FeedbackIn) -> FeedbackOut:
+    def feedback(body: FeedbackIn, request: Request) -> FeedbackOut:
+        reader(request)
         return FeedbackOut(id=kb.feedback(body.question, body.answer, body.helpful, body.comment, body.client,
                                           body.question_id))
 
     @app.get("/api/gaps", response_model=GapsOut)
-    def gaps(status: Literal["open", "answered", "all"] = "open") -> GapsOut:
+    def gaps(request: Request, status: Literal["open", "answered", "all"] = "open") -> GapsOut:
         """Refused, unsure and unhelpful questions grouped by meaning, newest first."""
+        editor(request)
         return GapsOut(gaps=[GapOut.model_validate(g.as_dict()) for g in kb.gaps(status)])
 
     @app.post("/api/gaps/{gap_id}/answer", response_model=GapAnswerOut)
-    def answer_gap(gap_id: int, body: GapAnswerIn) -> GapAnswerOut:
+    def answer_gap(gap_id: int, body: GapAnswerIn, request: Request) -> GapAnswerOut:
         """Append the answer to the right FAQ file in the content folder, reindex, and close the gap."""
+        editor(request)
         return GapAnswerOut(**vars(kb.answer_gap(gap_id, body.answer, body.author)))
 
     @app.get("/api/stale", response_model=StaleOut)
-    def stale(within: int = Query(default=0, ge=0, le=3650, description="also those due within N days")) -> StaleOut:
+    def stale(request: Request,
+              within: int = Query(default=0, ge=0, le=3650, description="also those due within N days")) -> StaleOut:
         """Documents whose review is due, per owner."""
+        user = reader(request)
         today = clock()
-        owners = kb.stale(today, within)
+        owners = kb.stale(today, within, user.groups)
         return StaleOut(today=today.isoformat(), owners=[OwnerReviewsOut.model_validate(o.as_dict()) for o in owners])
 
     @app.get("/api/coverage", response_model=CoverageOut)
-    def coverage() -> CoverageOut:
+    def coverage(request: Request) -> CoverageOut:
         """Per client: documents, owners, questions asked and answered; who alone covers which clients."""
+        editor(request)
         clients, loads = kb.coverage()
         return CoverageOut(clients=[ClientCoverageOut.model_validate(c.as_dict()) for c in clients],
                            single_owner=[OwnerLoadOut.model_validate(o.as_dict()) for o in loads])
 
     @app.post("/api/reindex", response_model=ReindexOut)
-    def reindex() -> ReindexOut:
+    def reindex(request: Request) -> ReindexOut:
+        editor(request)
         return ReindexOut(**kb.reindex().as_dict())  # type: ignore[arg-type]
+
+    @app.get("/api/me", response_model=MeOut)
+    def me(request: Request) -> MeOut:
+        """Who is signed in; the web app reads its CSRF token here."""
+        user = reader(request)
+        groups = None if user.groups is None else sorted(user.groups)
+        return MeOut(name=user.name, role=user.role, groups=groups, csrf=auth.csrf(request), open=auth.open())
+
+    @app.post("/auth/login", response_model=MeOut)
+    def login(body: LoginIn, request: Request, response: Response) -> MeOut:
+        """Sign the web app in with a token: an HttpOnly, SameSite=Strict session cookie."""
+        user, csrf = auth.sign_in(body.token.strip(), response, secure=request.url.scheme == "https")
+        return MeOut(name=user.name, role=user.role, groups=sorted(user.groups or ()), csrf=csrf, open=False)
+
+    @app.post("/auth/logout", status_code=204)
+    def logout(request: Request, response: Response) -> None:
+        auth.sign_out(request, response)
+
+    @app.get("/api/audit", response_model=AuditOut)
+    def audit_log(request: Request) -> AuditOut:
+        """Who asked what and which documents were cited (admins only)."""
+        admin(request)
+        return AuditOut(entries=[AuditEntryOut(**vars(e)) for e in users.audit_log()])
 
     @app.get("/", include_in_schema=False)
     def home() -> FileResponse:
         return FileResponse(STATIC / "index.html")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(BodyLimit, limit=settings.max_request_kb * 1024)
     return app

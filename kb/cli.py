@@ -262,17 +262,32 @@ def status_cmd(content: Path | None, index: Path | None, as_json: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--watch/--no-watch", default=True, show_default=True, help="Reindex when content changes.")
+@click.option("--insecure", is_flag=True, help="Serve a non-loopback address with no users (everyone is admin).")
 @content_option
 @index_option
-def serve_cmd(host: str, port: int, watch: bool, content: Path | None, index: Path | None) -> None:
+def serve_cmd(host: str, port: int, watch: bool, insecure: bool, content: Path | None, index: Path | None) -> None:
     """Serve the web app and the HTTP API (the model and index load once, at start-up)."""
 
     def go() -> None:
+        import ipaddress
+
         import uvicorn
 
         from api.app import create_app
+        from kb.errors import Forbidden
+        from kb.users import Users
 
         s = Settings.from_env(content_dir=content, index_dir=index, watch=watch)
+        try:
+            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if not Users(s.data_dir).any():
+            if not loopback and not insecure:
+                raise Forbidden(f"no users are configured: refusing to serve {host} to the network open to all."
+                                " Add one with `kb users add NAME --role admin`, or pass --insecure.")
+            click.echo("warning: no users configured: kb runs open (no sign-in), every visitor is admin."
+                       " Add users with `kb users add` to require tokens.", err=True)
         app = create_app(s, _embedder(s))
         click.echo(f"kb is serving {s.content_dir} on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
         uvicorn.run(app, host=host, port=port, log_level="warning")
@@ -529,7 +544,7 @@ def users_list(as_json: bool) -> None:
     def go() -> None:
         from kb.users import Users
 
-        users = Users(_settings().data_dir).list()
+        users = Users(_settings().data_dir).active()
         data = [{"name": u.name, "role": u.role, "groups": sorted(u.groups or ())} for u in users]
 
         def human() -> None:

@@ -41,7 +41,9 @@ class Filters:
         unknown = set(data) - {"client", "type", "product", "tag"}
         if unknown:
             raise BadInput(f"unknown filter(s): {', '.join(sorted(unknown))}")
-        return cls(**{k: str(v) for k, v in data.items() if v})
+        value = {k: str(v) for k, v in data.items() if v}
+        return cls(client=value.get("client", ""), type=value.get("type", ""), product=value.get("product", ""),
+                   tag=value.get("tag", ""))
 
     def sql(self) -> tuple[str | None, tuple[str, ...]]:
         """A subquery of allowed passage ids, or None when nothing is filtered."""

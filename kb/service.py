@@ -342,14 +342,19 @@ class KnowledgeBase:
         return authoring.render("faq", title, owner, day, gap.client, products)
 
     # -- clients --------------------------------------------------------------------------------
-    def document(self, path: str) -> Rendered:
-        """An indexed document, rendered; files that are not in the index are not found."""
-        if self.index().store.document(path) is None:
+    def documents_for(self, groups: frozenset[str] | None) -> list[DocumentRow]:
+        """The indexed documents a reader with ``groups`` may see (None: all of them)."""
+        return [d for d in self.index().store.documents() if readable(d, groups)]
+
+    def document(self, path: str, groups: frozenset[str] | None = None) -> Rendered:
+        """An indexed document the reader may see, rendered; anything else is not found."""
+        doc = self.index().store.document(path)
+        if doc is None or not readable(doc, groups):
             raise NotFound(f"no document {path!r}")
         return render(self.settings.content_dir, path, self.settings.max_file_bytes)
 
-    def clients(self) -> list[ClientSummary]:
-        docs = [d for d in self.index().store.documents() if d.client]
+    def clients(self, groups: frozenset[str] | None = None) -> list[ClientSummary]:
+        docs = [d for d in self.documents_for(groups) if d.client]
         titles: dict[str, str] = {}
         counts: dict[str, int] = {}
         for d in docs:
@@ -358,13 +363,13 @@ class KnowledgeBase:
                 titles[d.client] = d.title
         return sorted((ClientSummary(c, titles[c], counts[c]) for c in counts), key=lambda c: c.title.lower())
 
-    def client(self, client_id: str) -> tuple[ClientSummary, list[DocumentInfo]]:
-        summary = next((c for c in self.clients() if c.id == client_id), None)
+    def client(self, client_id: str, groups: frozenset[str] | None = None) -> tuple[ClientSummary, list[DocumentInfo]]:
+        summary = next((c for c in self.clients(groups) if c.id == client_id), None)
         if summary is None:
             raise NotFound(f"no client {client_id!r}")
         docs = [
             DocumentInfo(d.path, d.title, d.type, d.owner, d.verified, d.review_every)
-            for d in self.index().store.documents()
+            for d in self.documents_for(groups)
             if d.client == client_id
         ]
         return summary, docs
@@ -375,7 +380,7 @@ class KnowledgeBase:
         ``groups`` are the reader's (None reads everything): documents restricted to others are left out.
         """
         day = today or self.clock()
-        rows = sorted((d for d in self.index().store.documents() if d.client == client_id and readable(d, groups)),
+        rows = sorted((d for d in self.documents_for(groups) if d.client == client_id),
                       key=lambda d: (d.type != "client", d.path))
         if not rows:
             raise NotFound(f"no client {client_id!r}")

@@ -22,6 +22,8 @@ ENVIRONMENT = {
     "KB_MAX_QUESTION_CHARS": "max_question_chars",
     "KB_MAX_REQUEST_KB": "max_request_kb",
     "KB_WATCH": "watch",
+    "KB_RATE_LIMIT": "rate_limit",
+    "KB_AUDIT": "audit",
 }
 
 
@@ -39,6 +41,8 @@ class Settings:
     max_question_chars: int = 2000
     max_request_kb: int = 64
     watch: bool = False
+    rate_limit: int = 120
+    audit: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

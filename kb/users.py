@@ -112,7 +112,7 @@ class Users:
         if cur.rowcount == 0:
             raise NotFound(f"no active user {name!r}")
 
-    def list(self) -> list[User]:
+    def active(self) -> list[User]:
         with self._lock:
             rows = self._conn.execute(
                 "SELECT name, role, groups FROM users WHERE revoked IS NULL ORDER BY name").fetchall()

@@ -1,0 +1,99 @@
+"""Who is asking: bearer tokens for tools, a session cookie for the web app, roles and rate limits."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+from fastapi import Request, Response
+
+from kb.errors import Forbidden, RateLimited, Unauthorized
+from kb.users import User, Users
+
+from .guards import RateLimiter
+
+COOKIE = "kb_session"
+SESSION_SECONDS = 12 * 3600
+OPEN_USER = User("local", "admin", None)
+
+
+@dataclass(frozen=True)
+class Session:
+    token: str
+    csrf: str
+    expires: float
+
+
+class Auth:
+    """Resolves a request to a user; with no users configured every request is the local user."""
+
+    def __init__(self, users: Users, per_minute: int) -> None:
+        self.users = users
+        self.limiter = RateLimiter(per_minute)
+        self._sessions: dict[str, Session] = {}
+        self._lock = threading.Lock()
+
+    def open(self) -> bool:
+        return not self.users.any()
+
+    def user(self, request: Request) -> User:
+        """The signed-in user (401 without a valid token or session, 429 over the rate limit)."""
+        if self.open():
+            return OPEN_USER
+        header = request.headers.get("authorization", "")
+        user: User | None = None
+        if header:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() == "bearer":
+                user = self.users.authenticate(token.strip())
+        else:
+            session = self._session(request.cookies.get(COOKIE, ""))
+            if session is not None:
+                if request.method not in ("GET", "HEAD", "OPTIONS") and not secrets.compare_digest(
+                        request.headers.get("x-csrf-token", ""), session.csrf):
+                    raise Forbidden("missing or wrong X-CSRF-Token for a signed-in form post")
+                user = self.users.authenticate(session.token)
+        if user is None:
+            raise Unauthorized("sign in, or send Authorization: Bearer <token>")
+        wait = self.limiter.take(user.name)
+        if wait:
+            raise RateLimited(f"too many requests; retry in {int(wait + 0.999)} s", int(wait + 0.999))
+        return user
+
+    def require(self, request: Request, role: str) -> User:
+        user = self.user(request)
+        if not user.can(role):
+            raise Forbidden(f"this needs the {role} role")
+        return user
+
+    def sign_in(self, token: str, response: Response, secure: bool) -> tuple[User, str]:
+        """Start a web session for a valid token: an HttpOnly, SameSite=Strict cookie and a CSRF token."""
+        user = self.users.authenticate(token)
+        if user is None:
+            raise Unauthorized("unknown or revoked token")
+        sid = secrets.token_urlsafe(32)
+        csrf = secrets.token_urlsafe(24)
+        with self._lock:
+            self._sessions[sid] = Session(token, csrf, time.time() + SESSION_SECONDS)
+        response.set_cookie(COOKIE, sid, max_age=SESSION_SECONDS, httponly=True, samesite="strict", secure=secure,
+                            path="/")
+        return user, csrf
+
+    def sign_out(self, request: Request, response: Response) -> None:
+        with self._lock:
+            self._sessions.pop(request.cookies.get(COOKIE, ""), None)
+        response.delete_cookie(COOKIE, path="/")
+
+    def csrf(self, request: Request) -> str:
+        session = self._session(request.cookies.get(COOKIE, ""))
+        return session.csrf if session else ""
+
+    def _session(self, sid: str) -> Session | None:
+        with self._lock:
+            session = self._sessions.get(sid)
+            if session is not None and session.expires < time.time():
+                del self._sessions[sid]
+                session = None
+        return session
