@@ -75,8 +75,8 @@ def main() -> None:
             post(base + "/api/ask", {"question": "прогрев"})
             for route, key in (("/api/ask", "question"), ("/api/search", "query")):
                 times = [post(base + route, {key: questions[i % len(questions)]}) for i in range(args.requests)]
-                print(f"{route:12} n={len(times)} median {statistics.median(times):.0f} ms, p95 {pct(times, 95):.0f} ms,"
-                      f" p99 {pct(times, 99):.0f} ms")
+                print(f"{route:12} n={len(times)} median {statistics.median(times):.0f} ms,"
+                      f" p95 {pct(times, 95):.0f} ms, p99 {pct(times, 99):.0f} ms")
             print(f"RSS after {2 * args.requests} requests: {rss_mb(proc.pid):.0f} MB")
         finally:
             proc.terminate()

@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 from api.app import create_app
 from kb.embedding import Embedder
 from kb.settings import Settings
+from kb.users import Users
 
 from .conftest import FIXTURES, build, make_settings
 
@@ -30,12 +32,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[str]:
-    tmp = tmp_path_factory.mktemp("browser")
-    shutil.copytree(FIXTURES, tmp / "content")
-    settings: Settings = make_settings(tmp, tmp / "content")
-    build(settings, embedder)
+@contextmanager
+def serving(settings: Settings, embedder: Embedder) -> Iterator[str]:
+    """A real uvicorn server for ``settings`` on a free loopback port."""
     port = _free_port()
     srv = uvicorn.Server(uvicorn.Config(create_app(settings, embedder), host="127.0.0.1", port=port,
                                         log_level="warning"))
@@ -44,9 +43,21 @@ def server(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iter
     deadline = time.monotonic() + 60
     while not srv.started and time.monotonic() < deadline:
         time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[str]:
+    tmp = tmp_path_factory.mktemp("browser")
+    shutil.copytree(FIXTURES, tmp / "content")
+    settings: Settings = make_settings(tmp, tmp / "content")
+    build(settings, embedder)
+    with serving(settings, embedder) as url:
+        yield url
 
 
 @pytest.fixture()
@@ -105,3 +116,25 @@ def test_english_switch_and_phone_width(server: str, page: Page) -> None:
     page.press("#question", "Enter")
     expect(page.locator("#answer-text")).to_contain_text("600", timeout=30_000)
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+
+def test_sign_in_with_a_token_then_ask(tmp_path: Path, embedder: Embedder, page: Page) -> None:
+    shutil.copytree(FIXTURES, tmp_path / "content")
+    settings = make_settings(tmp_path, tmp_path / "content")
+    build(settings, embedder)
+    token = Users(settings.data_dir).add("rita", "reader", ["sales"])
+    with serving(settings, embedder) as url:
+        page.goto(url + "/")
+        expect(page.locator("#token")).to_be_visible(timeout=15_000)
+        page.fill("#token", "kb_1_wrong-token-wrong-token-wrong")
+        page.click("#signin")
+        expect(page.locator("#error")).to_be_visible()
+        page.fill("#token", token)
+        page.press("#token", "Enter")
+        expect(page.locator("#question")).to_be_visible(timeout=15_000)
+        page.fill("#question", "Кто подписывает акты у Ласточки?")
+        page.press("#question", "Enter")
+        expect(page.locator("#answer-text")).to_contain_text("Павел Орлов", timeout=30_000)
+        cookies = page.context.cookies()
+        session = next(c for c in cookies if c["name"] == "kb_session")
+        assert session["httpOnly"] and session["sameSite"] == "Strict"

@@ -39,6 +39,9 @@
     httpError: ['Ошибка сервера', 'Server error'],
     networkError: ['Сервер недоступен. Проверьте соединение и попробуйте ещё раз.',
       'The server is unreachable. Check the connection and try again.'],
+    signInTitle: ['Вход', 'Sign in'], signIn: ['Войти', 'Sign in'], token: ['Токен доступа', 'Access token'],
+    signInIntro: ['Вставьте токен, который выдал администратор (kb users add).',
+      'Paste the token your administrator gave you (kb users add).'],
     navStale: ['Проверка', 'Review'], navCoverage: ['Покрытие', 'Coverage'],
     staleBadge: ['требует проверки', 'review due'],
     staleTitle: ['Документ не проверялся с {verified}; проверка была нужна до {due}', 'Not verified since {verified}; review was due by {due}'],
@@ -113,6 +116,7 @@
     answers: {}, // scope -> {question, client, result, sent}
     doc: null, // {path, data}: the last document, reused when only the anchor changes
     seq: 0, // bumped on every navigation; stale responses are dropped
+    csrf: '', // sent with every form post of a signed-in session
   };
 
   /* ---------- small helpers ---------- */
@@ -187,6 +191,7 @@
 
   async function api(method, url, body) {
     const opts = { method, headers: { Accept: 'application/json' } };
+    if (method !== 'GET' && state.csrf) opts.headers['X-CSRF-Token'] = state.csrf;
     if (body !== undefined) {
       opts.headers['Content-Type'] = 'application/json';
       opts.body = JSON.stringify(body);
@@ -195,6 +200,10 @@
     try { res = await fetch(url, opts); } catch (e) { throw new Error(t('networkError')); }
     let data = null;
     try { data = await res.json(); } catch (e) { /* not JSON */ }
+    if (res.status === 401 && url !== '/auth/login') {
+      state.after = location.hash.startsWith('#/login') ? '#/' : location.hash || '#/';
+      location.hash = '#/login';
+    }
     if (!res.ok) throw new Error(errorMessage(data) || `${t('httpError')} (${res.status})`);
     return data;
   }
@@ -696,6 +705,7 @@
     setActiveNav(path);
     if (!path.startsWith('/doc/')) state.doc = null; // the cache only serves anchor hops within one document
     view.replaceChildren();
+    if (path === '/login') return viewLogin(view);
     if (path === '/' || path === '') return viewAsk(view, params);
     if (path === '/clients') return viewClients(view, seq);
     if (path === '/gaps') return viewGaps(view, seq, params);
@@ -706,6 +716,32 @@
     setTitle(t('notFound'));
     view.append(el('h1', { tabindex: '-1' }, t('notFound')), el('p', {}, el('a', { href: '#/' }, t('navAsk'))));
     focusHeading(view);
+  }
+
+  function viewLogin(view) {
+    setTitle(t('signInTitle'));
+    const input = el('input', { id: 'token', type: 'password', autocomplete: 'current-password', required: '' });
+    const form = el('form', { id: 'signin-form' },
+      field(t('token'), input), el('button', { id: 'signin', type: 'submit' }, t('signIn')));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      clearError();
+      try {
+        const me = await api('POST', '/auth/login', { token: input.value.trim() });
+        state.csrf = me.csrf;
+        state.clients = null;
+        location.hash = state.after || '#/';
+      } catch (err) { showError(err.message); }
+    });
+    view.append(el('h1', { tabindex: '-1' }, t('signInTitle')), el('p', {}, t('signInIntro')), form);
+    input.focus();
+  }
+
+  async function whoAmI() {
+    try {
+      const res = await fetch('/api/me', { headers: { Accept: 'application/json' } });
+      if (res.ok) state.csrf = (await res.json()).csrf || '';
+    } catch (e) { /* the first API call reports it */ }
   }
 
   function applyStatic() {
@@ -735,7 +771,7 @@
     $('#lang').addEventListener('click', toggleLang);
     $('#skip').addEventListener('click', (e) => { e.preventDefault(); $('#main').focus(); });
     window.addEventListener('hashchange', route);
-    route();
+    whoAmI().then(route);
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
