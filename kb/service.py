@@ -216,14 +216,18 @@ class KnowledgeBase:
         client = self._client_of(question, filters.client)
         masked = self.names().mask(question)
         vec = qvec if masked == question else self.embedder.query(masked)
-        nearest = _nearest(a.sources)
+        # Gaps are shown to every editor: they never point at documents restricted to some groups.
+        store = self.index().store
+        public = [h for h in a.sources if (d := store.document(h.path)) is not None and readable(d, frozenset())]
+        nearest = _nearest(public)
+        owner = public[0].owner if public else ""
         model = self.embedder.name
         source = _source(a.sources[0]) if a.answered and a.sources else None
         qid = self.data.record_question(question, client, a.answered, said, a.confidence, source, nearest, vec, model)
         gap_id = None
         if said != CONFIDENT:
             reason = "refused" if not a.answered else "uncertain"
-            row = self.data.record_gap(question, reason, client, a.owner, nearest, vec, model, qid)
+            row = self.data.record_gap(question, reason, client, owner, nearest, vec, model, qid)
             gap_id = None if a.answered else row
         return AskResult(a, said, gap_id, qid, self.freshness_of(h.path for h in a.sources))
 

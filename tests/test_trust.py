@@ -81,11 +81,16 @@ def everything(client: TestClient, token: str) -> str:
 
 def test_canary_never_reaches_users_outside_the_group(secure: tuple[TestClient, dict[str, str]]) -> None:
     client, tokens = secure
+    inside = everything(client, tokens["manager"])  # first: what insiders ask must not leak through gaps
+    assert CANARY in inside and SECRET_DOC in inside
+    q = "Какая минимальная цена Склад Про для Ласточки?"
+    asked = client.post("/api/ask", json={"question": q}, headers=auth(tokens["manager"])).json()
+    assert asked["sources"][0]["path"] == SECRET_DOC
+    client.post("/api/feedback", headers=auth(tokens["manager"]), json={
+        "question": q, "answer": asked["answer"] or "", "helpful": False, "question_id": asked["question_id"]})
     for who in ("reader", "editor", "admin"):
         seen = everything(client, tokens[who])
         assert CANARY not in seen and SECRET_DOC not in seen and "floor-prices" not in seen, who
-    inside = everything(client, tokens["manager"])
-    assert CANARY in inside and SECRET_DOC in inside
 
 
 def test_restricted_document_is_404_outside_the_group(secure: tuple[TestClient, dict[str, str]]) -> None:
