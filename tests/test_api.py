@@ -26,11 +26,11 @@ def client(fixture_settings: Settings, fixture_index: Index, embedder: Embedder)
 
 def test_health_and_metrics(client: TestClient) -> None:
     health = client.get("/healthz").json()
-    assert health["status"] == "ok" and health["passages"] > 0
+    assert health["status"] == "ok" and set(health) == {"status", "generation"}
     client.post("/api/ask", json={"question": "Какой курс биткоина будет в следующем году?"})
     text = client.get("/metrics").text
     assert "kb_requests_total" in text and "kb_request_seconds" in text
-    assert "kb_refusals_total 1.0" in text and f"kb_index_passages {float(health['passages'])}" in text
+    assert "kb_refusals_total 1.0" in text and "kb_index_passages 11.0" in text
 
 
 def test_search(client: TestClient) -> None:
