@@ -77,6 +77,7 @@ class AskOut(BaseModel):
     sources: list[HitOut]
     gap_id: int | None = None
     question_id: int = Field(default=0, description="send it back with feedback on this answer")
+    question: str = Field(default="", description="the question as understood (a wrong keyboard layout repaired)")
 
 
 class SectionOut(BaseModel):
@@ -435,7 +436,7 @@ def create_app(settings: Settings, embedder: Embedder | None = None,
             metrics.refusals.inc()
         return AskOut(answered=a.answered, answer=a.answer, confidence=a.confidence, verdict=result.verdict,
                       owner=a.owner, sources=_hits(a.sources, result.freshness), gap_id=result.gap_id,
-                      question_id=result.question_id)
+                      question_id=result.question_id, question=result.question)
 
     @app.get("/api/documents/{path:path}", response_model=DocumentOut)
     def document(path: str, request: Request) -> DocumentOut:

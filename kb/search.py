@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -15,11 +16,12 @@ from kb.embedding import Embedder
 from kb.errors import BadInput, StoreError
 from kb.markdown import anchor
 from kb.store import Store
-from kb.text import fts_query
+from kb.text import from_wrong_layout, fts_query, script, terms
 
 log = logging.getLogger(__name__)
 Mode = Literal["dense", "keyword", "hybrid"]
 MODES: tuple[Mode, ...] = ("dense", "keyword", "hybrid")
+_CYRILLIC_RE = re.compile("[а-яё]")
 CANDIDATES = 50
 KEYWORD_WEIGHT = 0.3
 DOCUMENT_WEIGHT = 0.2
@@ -140,6 +142,22 @@ class Index:
     def idf(self, term: str) -> float:
         """Inverse document frequency of a stemmed term; terms the index never saw weigh most."""
         return math.log((self.size + 1) / (self.df.get(term, 0) + 0.5))
+
+    def repair(self, query: str) -> str:
+        """The query as meant: Russian typed on the English layout is switched back when its words are known.
+
+        Only a query without Cyrillic letters is considered, and only when more of its converted words
+        than of its own words occur in the index.
+        """
+        if script(query) != "latin" or _CYRILLIC_RE.search(query.lower()):
+            return query
+        fixed = from_wrong_layout(query)
+
+        def known(text: str) -> float:
+            words = terms(text)
+            return sum(1 for w in words if w in self.df) / len(words) if words else 0.0
+
+        return fixed if known(fixed) >= 0.5 and known(fixed) > known(query) else query
 
     def _allowed(self, filters: Filters) -> tuple[str | None, tuple[str, ...], np.ndarray | None]:
         sql, args = filters.sql()

@@ -59,6 +59,7 @@ class AskResult:
     gap_id: int | None = None
     question_id: int = 0
     freshness: dict[str, Freshness] = field(default_factory=dict)
+    question: str = ""  # as understood, after repairs such as a wrong keyboard layout
 
 
 @dataclass(frozen=True)
@@ -191,7 +192,8 @@ class KnowledgeBase:
         return cleaned
 
     def search(self, query: str, k: int = 5, filters: Filters | None = None, mode: str = "hybrid") -> list[Hit]:
-        return self.index().search(self.check_question(query), k=k, filters=filters, mode=mode)  # type: ignore[arg-type]
+        index = self.index()
+        return index.search(index.repair(self.check_question(query)), k=k, filters=filters, mode=mode)  # type: ignore[arg-type]
 
     # -- asking ---------------------------------------------------------------------------------
     def _meaning(self, questions: list[str]) -> np.ndarray:
@@ -208,7 +210,7 @@ class KnowledgeBase:
 
     def ask(self, question: str, filters: Filters | None = None) -> AskResult:
         """Answer ``question``; it is logged, and recorded as a gap when refused or unsure."""
-        question = self.check_question(question)
+        question = self.index().repair(self.check_question(question))
         filters = filters or Filters()
         qvec = self.embedder.query(question)
         a = answer(self.index(), question, filters, qvec=qvec)
@@ -229,7 +231,7 @@ class KnowledgeBase:
             reason = "refused" if not a.answered else "uncertain"
             row = self.data.record_gap(question, reason, client, owner, nearest, vec, model, qid)
             gap_id = None if a.answered else row
-        return AskResult(a, said, gap_id, qid, self.freshness_of(h.path for h in a.sources))
+        return AskResult(a, said, gap_id, qid, self.freshness_of(h.path for h in a.sources), question)
 
     def feedback(self, question: str, answer_text: str, helpful: bool, comment: str = "", client: str = "",
                  question_id: int | None = None) -> int:

@@ -92,3 +92,11 @@ def script(text: str) -> str:
 def content_stems(text: str) -> set[str]:
     """Stems of the topic words of ``text`` (no function words)."""
     return {stem(w) for w in _WORD.findall(text.lower().replace("_", " ")) if w.replace("ё", "е") not in STOPWORDS}
+
+
+_LAYOUT = dict(zip("`qwertyuiop[]asdfghjkl;'zxcvbnm,./", "ёйцукенгшщзхъфывапролджэячсмитьбю."))
+
+
+def from_wrong_layout(text: str) -> str:
+    """What was meant when Russian was typed with the English keyboard layout ("rfr" -> "как")."""
+    return "".join(_LAYOUT.get(ch.lower(), ch) for ch in text)

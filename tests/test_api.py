@@ -137,3 +137,18 @@ def test_reindex_and_live_content(tmp_path: Path, embedder: Embedder) -> None:
         while time.monotonic() < deadline and "zenit" in {x["id"] for x in c.get("/api/clients").json()["clients"]}:
             time.sleep(0.5)
         assert "zenit" not in {x["id"] for x in c.get("/api/clients").json()["clients"]}
+
+
+def test_russian_typed_on_the_english_layout_is_understood(client: TestClient) -> None:
+    from kb.text import _LAYOUT
+
+    to_latin = {v: k for k, v in _LAYOUT.items()}
+    meant = "кто подписывает акты у ласточки"
+    typed = "".join(to_latin.get(ch, ch) for ch in meant)
+    assert typed.startswith("rnj gjlgbcsdftn")
+    data = client.post("/api/ask", json={"question": typed}).json()
+    assert data["question"] == meant and data["answered"] and "Павел Орлов" in data["answer"]
+    hits = client.post("/api/search", json={"query": typed, "k": 1}).json()["hits"]
+    assert hits[0]["path"] == "clients/lastochka.md"
+    english = client.post("/api/ask", json={"question": "What is the REST API rate limit?"}).json()
+    assert english["question"] == "What is the REST API rate limit?"

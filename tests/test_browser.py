@@ -138,3 +138,11 @@ def test_sign_in_with_a_token_then_ask(tmp_path: Path, embedder: Embedder, page:
         cookies = page.context.cookies()
         session = next(c for c in cookies if c["name"] == "kb_session")
         assert session["httpOnly"] and session["sameSite"] == "Strict"
+
+
+def test_wrong_keyboard_layout_is_shown_as_understood(server: str, page: Page) -> None:
+    page.goto(server + "/")
+    page.fill("#question", "rnj gjlgbcsdftn frns e kfcnjxrb")
+    page.press("#question", "Enter")
+    expect(page.locator("#understood")).to_contain_text("кто подписывает акты у ласточки", timeout=30_000)
+    expect(page.locator("#answer-text")).to_contain_text("Павел Орлов")

@@ -12,7 +12,7 @@
     question: ['Вопрос', 'Question'], client: ['Клиент', 'Client'], allClients: ['Все клиенты', 'All clients'],
     questionPh: ['Например: какие условия оплаты у клиента?', 'E.g. what are the client’s payment terms?'],
     ask: ['Спросить', 'Ask'], searching: ['Ищу…', 'Searching…'], emptyQuestion: ['Введите вопрос.', 'Type a question.'],
-    yourQuestion: ['Вопрос: {q}', 'Question: {q}'], notInKb: ['Нет в базе знаний', 'Not in the knowledge base'],
+    yourQuestion: ['Вопрос: {q}', 'Question: {q}'], understoodAs: ['Понял как: «{q}»', 'Understood as: “{q}”'], notInKb: ['Нет в базе знаний', 'Not in the knowledge base'],
     gapRecorded: ['Вопрос записан как пробел в базе; ответственный: {owner}',
       'The question was recorded as a knowledge-base gap; owner: {owner}'],
     gapRecordedNoOwner: ['Вопрос записан как пробел в базе.', 'The question was recorded as a knowledge-base gap.'],
@@ -306,6 +306,8 @@
     const answered = r.answered && r.answer;
     const card = el('article', { id: 'answer', class: 'card answer', 'data-testid': 'answer' },
       el('p', { class: 'asked muted' }, t('yourQuestion', { q: entry.question })),
+      ...(r.question && r.question !== entry.question.trim()
+        ? [el('p', { id: 'understood', class: 'asked muted' }, t('understoodAs', { q: r.question }))] : []),
       el('div', { class: 'answer-head' }, verdictBadge(r), el('span', { class: 'muted small' }, t('confidence', { pct }))),
       el('div', { id: 'answer-text', class: 'answer-text' + (answered ? '' : ' none'), 'data-testid': 'answer-text' },
         answered ? r.answer : t('notInKb')));
