@@ -6,16 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
-from mdit_py_plugins.front_matter import front_matter_plugin
-
 from kb.errors import NotFound
 from kb.ingest import MARKDOWN_SUFFIXES, decode
-from kb.markdown import anchor, parse
+from kb.markdown import SAFE_MD as _MD
+from kb.markdown import anchor, heading_text, parse
 
-# Raw HTML in content is shown as text, never executed in the reader's browser.
-_MD = MarkdownIt("commonmark", {"html": False, "maxNesting": 20}).enable("table").use(front_matter_plugin)
 
 @dataclass(frozen=True)
 class SectionRef:
@@ -76,7 +71,7 @@ def render(content_dir: Path, path: str, max_bytes: int) -> Rendered:
             tok.attrSet("data-end-line", str(tok.map[1]))
         if tok.type == "heading_open":
             level = int(tok.tag[1:])
-            heading = _heading_text(tokens[i + 1])
+            heading = heading_text(tokens[i + 1])
             while stack and stack[-1][0] >= level:
                 stack.pop()
             stack.append((level, heading))
@@ -100,8 +95,3 @@ def render(content_dir: Path, path: str, max_bytes: int) -> Rendered:
     }
     return Rendered(path, doc.title, meta, html, sections)
 
-
-def _heading_text(token: Token) -> str:
-    if not token.children:
-        return token.content.strip() or "(untitled)"
-    return "".join(c.content for c in token.children if c.type in ("text", "code_inline")).strip() or "(untitled)"

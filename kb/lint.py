@@ -14,17 +14,14 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import yaml
-from markdown_it import MarkdownIt
 from markdown_it.token import Token
-from mdit_py_plugins.front_matter import front_matter_plugin
 
 from kb.chunking import chunk_section
 from kb.errors import BadInput
 from kb.freshness import parse_date, review_days
 from kb.ingest import decode, scan
 from kb.markdown import DOC_TYPES, Document, anchor, front_matter_lines, parse, parse_meta
-
-_MD = MarkdownIt("commonmark", {"html": False, "maxNesting": 20}).enable("table").use(front_matter_plugin)
+from kb.markdown import SAFE_MD as _MD
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,8 @@ def _parser() -> MarkdownIt:
 
 
 _MD = _parser()
+# For showing and checking documents: raw HTML in content stays text, never runs in a reader's browser.
+SAFE_MD = MarkdownIt("commonmark", {"html": False, "maxNesting": 20}).enable("table").use(front_matter_plugin)
 
 
 def _as_tuple(value: Any) -> tuple[str, ...]:
@@ -169,6 +171,11 @@ def _inline_text(token: Token) -> str:
     return "".join(c.content for c in token.children if c.type in ("text", "code_inline")).strip()
 
 
+def heading_text(token: Token) -> str:
+    """The plain text of a heading's inline token: what heading paths and anchors are made of."""
+    return _inline_text(token) or "(untitled)"
+
+
 def _block_parts(kind: str, tokens: list[Token], lines: list[str], start: int, end: int) -> list[tuple[str, int, int]]:
     """Where a too-long block may be cut: list items, table rows, code lines, sentences."""
     if kind in ("bullet_list", "ordered_list"):
@@ -220,7 +227,7 @@ def parse(text: str, path: str, check_type: bool = True) -> Document:
             continue
         if tok.type == "heading_open" and tok.map:
             level = int(tok.tag[1:])
-            heading = _inline_text(tokens[i + 1]) or "(untitled)"
+            heading = heading_text(tokens[i + 1])
             close(tok.map[0])
             while stack and stack[-1][0] >= level:
                 stack.pop()
