@@ -125,12 +125,16 @@ def confidence(feats: dict[str, float]) -> float:
     return round(1.0 / (1.0 + math.exp(-z)), 4)
 
 
-def answer(index: Index, question: str, filters: Filters | None = None, qvec: np.ndarray | None = None) -> Answer:
-    """Answer from the best passage, or refuse when the confidence is below the calibrated threshold."""
+def answer(index: Index, question: str, filters: Filters | None = None, qvec: np.ndarray | None = None,
+           ranking: Ranking | None = None) -> Answer:
+    """Answer from the best passage, or refuse when the confidence is below the calibrated threshold.
+
+    A ``ranking`` already retrieved for this question (with these filters) is reused, not fetched again.
+    """
     filters = filters or Filters()
     qvec = index.embedder.query(question) if qvec is None else qvec
-    ranking = index.retrieve(question, k=SOURCES, filters=filters, qvec=qvec)
-    hits = ranking.hits
+    ranking = ranking or index.retrieve(question, k=SOURCES, filters=filters, qvec=qvec)
+    hits = ranking.hits[:SOURCES]
     if not hits:
         return Answer(False, None, 0.0, [], features={})
     span, sim = best_span(index, qvec, hits[0])

@@ -111,13 +111,14 @@ def evaluate(
     qvecs = index.embedder.queries([q.question for q in questions]) if mode != "keyword" else None
     for i, q in enumerate(questions):
         qvec = qvecs[i] if qvecs is not None else None
-        ranked = index.search(q.question, k=10, mode=mode, qvec=qvec)
+        ranking = index.retrieve(q.question, k=10, mode=mode, qvec=qvec)
+        ranked = ranking.hits
         rank = next((r for r, h in enumerate(ranked, 1) if (h.path, h.heading) in q.gold), 0)
         for k in ks:
             found[k] += 1 if 0 < rank <= k else 0
         mrr += 1.0 / rank if rank else 0.0
         if mode == "hybrid":  # answers always come from the full pipeline; ablations measure retrieval only
-            a = answer(index, q.question, qvec=qvec)
+            a = answer(index, q.question, qvec=qvec, ranking=ranking)
             hit = answer_hits(a.span, q)
             hits_ok += hit
             refused += not a.answered
