@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test eval bench lint
+.PHONY: setup run test eval bench bench-full lint
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON)"; exit 1; }
@@ -33,5 +33,14 @@ EVAL_DIR ?= ../shared/eval
 eval: setup
 	$(BIN)/python bench/eval_all.py $(EVAL_DIR)
 
+# Benchmarks print their figures (medians, ratios to the floor); they are never part of the tests.
 bench: setup
-	$(BIN)/python bench/serve_latency.py
+	$(BIN)/python bench/ingest_speed.py --repeats 3 --incremental 10000
+	$(BIN)/python bench/serve_latency.py --requests 300 --concurrent 16
+	$(BIN)/python bench/scale.py --sizes 1000,10000,100000 --requests 200
+
+bench-full: setup
+	$(BIN)/python bench/ingest_speed.py --repeats 5 --incremental 10000 --batch-sweep
+	$(BIN)/python bench/serve_latency.py --requests 600 --concurrent 16
+	$(BIN)/python bench/scale.py --sizes 1000,10000,100000,300000 --requests 300
+	$(BIN)/python bench/span_sweep.py $(EVAL_DIR) --per-set 1190

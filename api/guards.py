@@ -75,7 +75,9 @@ class RateLimiter:
         self._lock = threading.Lock()
 
     def take(self, key: str, now: float | None = None) -> float:
-        """0 when the request may go ahead, else the seconds to wait."""
+        """0 when the request may go ahead, else the seconds to wait; a rate of 0 means no limit."""
+        if self.rate <= 0:
+            return 0.0
         now = time.monotonic() if now is None else now
         with self._lock:
             tokens, last = self._buckets.get(key, (self.burst, now))

@@ -1,86 +1,102 @@
-"""Latency of /api/ask and /api/search over HTTP on loopback, and the server's memory.
+"""Query latency over HTTP on loopback, beside its floor; throughput at 16 clients; server memory.
 
-    python bench/serve_latency.py [--requests 200] [--content content]
+    python bench/serve_latency.py [--requests 300] [--concurrent 16]
 
-Starts `kb serve` on a free port against an index of the content (built first), then sends the
-demo questions one at a time. Prints median, p95 and p99 per endpoint, start-up time with an
-existing index, and the server's RSS after start-up and after the run.
+Serves the real index of the eval corpora (bench/common.py) with `kb serve` and asks it distinct real
+questions, so the question cache does not flatter the figures (a last run repeats questions to show
+what the cache gives). The floor is what no server can skip: embedding the question (uncached) plus
+the FAISS search, in-process, on the same index.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-import socket
+import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+from kb.store import Store  # noqa: E402
 
 
-def post(url: str, body: dict[str, object]) -> float:
-    req = urllib.request.Request(url, json.dumps(body).encode(), {"content-type": "application/json"})
+def floor_ms(index_dir: Path, questions: list[str]) -> list[float]:
+    """Embedding each question plus the FAISS search, in-process, in milliseconds."""
+    from kb.embedding import load_embedder
+    from kb.search import CANDIDATES, Index
+    from kb.settings import Settings
+
+    s = Settings.from_env()
+    emb = load_embedder(s.model, s.cache_dir)
+    index = Index(index_dir, emb)
+    emb.queries(["прогрев"])
+    out = []
+    for q in questions:
+        started = time.perf_counter()
+        index.dense(emb.queries([q])[0], CANDIDATES, None)
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def run(url: str, route: str, key: str, questions: list[str], clients: int) -> tuple[list[float], int, float]:
+    """Latencies, errors and requests per second of asking every question once with ``clients`` in parallel."""
     started = time.perf_counter()
-    with urllib.request.urlopen(req, timeout=60) as r:
-        r.read()
-        assert r.status == 200
-    return (time.perf_counter() - started) * 1000
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    if clients == 1:
+        results = [common.post(url + route, {key: q}) for q in questions]
+    else:
+        with ThreadPoolExecutor(clients) as pool:
+            results = list(pool.map(lambda q: common.post(url + route, {key: q}), questions))
+    wall = time.perf_counter() - started
+    return [ms for ms, _ in results], sum(1 for _, ok in results if not ok), len(results) / wall
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--requests", type=int, default=200)
-    ap.add_argument("--content", type=Path, default=Path("content"))
+    ap.add_argument("--requests", type=int, default=300, help="per route and client setting")
+    ap.add_argument("--concurrent", type=int, default=16)
     args = ap.parse_args()
-    questions = [json.loads(line)["question"] for line in Path("tests/demo_questions.jsonl").read_text().splitlines()]
-    print(f"machine: {platform.node()} {platform.machine()} {os.cpu_count()} cpus, python {platform.python_version()}")
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "KB_CONTENT_DIR": str(args.content), "KB_INDEX_DIR": f"{tmp}/index",
-               "KB_DATA_DIR": f"{tmp}/data"}
-        subprocess.run([sys.executable, "-m", "kb", "ingest", "--json"], env=env, check=True, capture_output=True)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        base = f"http://127.0.0.1:{port}"
-        started = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "kb", "serve", "--port", str(port), "--no-watch"], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            while True:
-                try:
-                    with urllib.request.urlopen(base + "/healthz", timeout=1) as r:
-                        if json.loads(r.read())["status"] == "ok":
-                            break
-                except OSError:
-                    time.sleep(0.1)
-            print(f"start-up with an existing index: {time.perf_counter() - started:.1f} s;"
-                  f" RSS after start-up {rss_mb(proc.pid):.0f} MB")
-            post(base + "/api/ask", {"question": "прогрев"})
-            for route, key in (("/api/ask", "question"), ("/api/search", "query")):
-                times = [post(base + route, {key: questions[i % len(questions)]}) for i in range(args.requests)]
-                print(f"{route:12} n={len(times)} median {statistics.median(times):.0f} ms,"
-                      f" p95 {pct(times, 95):.0f} ms, p99 {pct(times, 99):.0f} ms")
-            print(f"RSS after {2 * args.requests} requests: {rss_mb(proc.pid):.0f} MB")
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+    print(common.machine())
+    index = common.base_index()
+    pool = common.questions()
+    need = 4 * args.requests + 200
+    if len(pool) < need:
+        raise SystemExit(f"need {need} distinct questions, the eval sets have {len(pool)}")
+    batches = [pool[i * args.requests:(i + 1) * args.requests] for i in range(4)]
+    floor = floor_ms(index, pool[-200:])
+    print(f"floor (embed the question + FAISS search, in-process): {common.summary(floor)}")
+    data = common.CACHE / "data-serve"
+    shutil.rmtree(data, ignore_errors=True)
+    with common.server(common.base_content(), index, data) as srv:
+        size = Store(index).counts()["passages"]
+        print(f"index: {size} passages (real); start-up with an existing index {srv.startup_s:.1f} s,"
+              f" RSS after start-up {common.rss_mb(srv.pid):.0f} MB")
+        common.post(srv.url + "/api/ask", {"question": "прогрев"})
+        done = 0
+        medians: dict[str, float] = {}
+        for (route, key), qs in zip((("/api/ask", "question"), ("/api/search", "query")), batches[:2]):
+            ms, errors, _ = run(srv.url, route, key, qs, 1)
+            done += len(ms)
+            medians[route] = statistics.median(ms)
+            print(f"{route:11} 1 client:   {common.summary(ms)}  errors {errors}"
+                  f"  median/floor {statistics.median(ms) / statistics.median(floor):.2f}x")
+        for (route, key), qs in zip((("/api/ask", "question"), ("/api/search", "query")), batches[2:]):
+            ms, errors, rps = run(srv.url, route, key, qs, args.concurrent)
+            done += len(ms)
+            print(f"{route:11} {args.concurrent} clients: {common.summary(ms)}  errors {errors}  {rps:.0f} requests/s")
+        repeat = batches[0][:100]
+        ms, errors, _ = run(srv.url, "/api/ask", "question", repeat, 1)
+        done += len(ms)
+        print(f"/api/ask    repeated questions (cached embedding): {common.summary(ms)}  errors {errors}")
+        if done < 1000:
+            extra = pool[4 * args.requests:4 * args.requests + 1000 - done]
+            done += len(run(srv.url, "/api/ask", "question", extra, args.concurrent)[0])
+        print(f"RSS after {done} queries: {common.rss_mb(srv.pid):.0f} MB")
+    floor2 = floor_ms(index, pool[-200:])
+    print(f"floor again after the runs: {common.summary(floor2)}")
 
 
 if __name__ == "__main__":

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from kb.markdown import split_sentences
 from kb.search import Filters, Hit, Index, Ranking
+from kb.spans import MAX_SPAN_CHARS as MAX_ANSWER_CHARS
+from kb.spans import spans
 from kb.text import content_stems, script, terms
 
-MAX_ANSWER_CHARS = 300
 SOURCES = 5
 # Logistic model over retrieval and answer features, fitted by bench/calibrate.py on ../shared/eval
 # (in-base questions whose gold section ranks first as positives, other sets' questions as negatives).
@@ -25,8 +24,9 @@ BIAS = -35.703
 REFUSE_BELOW = 0.6
 CONFIDENT_FROM = 0.85
 
-_MARKER = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+|^\s*>\s?|^#+\s+")
-_CLAUSE = re.compile(r"(?<=[;:,—–])\s+")
+# How much the share of the question's rare words a span holds adds to its similarity (measured on
+# xquad ru/en, see bench/span_sweep.py).
+LEXICAL_WEIGHT = 0.02
 
 
 @dataclass(frozen=True)
@@ -51,46 +51,31 @@ class Answer:
         }
 
 
-def _units(text: str) -> list[str]:
-    """Candidate answer spans of a passage: sentences, list items, table rows; each a verbatim substring."""
-    out: list[str] = []
-    for line in text.splitlines():
-        if not line.strip() or set(line.strip()) <= set("|-: "):
-            continue
-        body = _MARKER.sub("", line).replace("**", "").replace("`", "").strip()
-        for sentence in split_sentences(body):
-            if len(sentence) <= MAX_ANSWER_CHARS:
-                out.append(sentence)
-                continue
-            window = ""
-            for clause in _CLAUSE.split(sentence):
-                if window and len(window) + 1 + len(clause) > MAX_ANSWER_CHARS:
-                    out.append(window)
-                    window = ""
-                window = f"{window} {clause}".strip() if window else clause
-            if window:
-                out.append(window[:MAX_ANSWER_CHARS])
-    return out
+def best_span(index: Index, qvec: np.ndarray, hit: Hit, question: str = "") -> tuple[str, float]:
+    """The span of ``hit`` that answers the question, with its similarity to the question.
 
-
-def best_span(index: Index, qvec: np.ndarray, hit: Hit) -> tuple[str, float]:
-    """The span of ``hit`` closest in meaning to the question, with its similarity."""
-    units = _units(hit.text)
+    Each span's vector was pooled at ingest from the passage's token embeddings; a span's score adds
+    the rarity-weighted share of the question's words it holds.
+    """
+    units = spans(hit.text)
     if not units:
         return hit.text[:MAX_ANSWER_CHARS], 0.0
-    context = " > ".join(hit.heading_path)
-    vecs = index.embedder.passages([f"{context}\n{u}" for u in units])
+    vecs = index.store.span_vectors(hit.id)
+    if vecs is None or len(vecs) != len(units):  # a model without token offsets: embed the spans now
+        context = " > ".join(hit.heading_path)
+        vecs = index.embedder.passages([f"{context}\n{u.text}" for u in units])
     sims = vecs @ qvec
-    best = int(np.argmax(sims))
-    span = units[best]
+    scores = sims + LEXICAL_WEIGHT * np.array([coverage(index, question, u.text) for u in units])
+    best = int(np.argmax(scores))
+    span = units[best].text
     nxt = best + 1
-    if nxt < len(units) and len(span) < 100 and len(span) + 1 + len(units[nxt]) <= MAX_ANSWER_CHARS:
-        if sims[nxt] >= sims[best] - 0.02:
-            span = f"{span} {units[nxt]}"
+    if nxt < len(units) and len(span) < 100 and len(span) + 1 + len(units[nxt].text) <= MAX_ANSWER_CHARS:
+        if scores[nxt] >= scores[best] - 0.02:
+            span = f"{span} {units[nxt].text}"
     return span, float(sims[best])
 
 
-def coverage(index: Index, question: str, hit: Hit) -> float:
+def coverage(index: Index, question: str, text: str) -> float:
     """The share of the question's topic words, weighted by rarity, found in the passage or its headings.
 
     A rare word of the question that the passage lacks ("NPS", a client the base never heard of)
@@ -99,7 +84,7 @@ def coverage(index: Index, question: str, hit: Hit) -> float:
     wanted = content_stems(question)
     if not wanted:
         return 1.0
-    have = set(terms(" ".join([hit.title, *hit.heading_path, hit.text])))
+    have = set(terms(text))
     weights = {t: index.idf(t) for t in wanted}
     total = sum(weights.values())
     return sum(w for t, w in weights.items() if t in have) / total if total > 0 else 1.0
@@ -115,7 +100,7 @@ def features(index: Index, ranking: Ranking, sentence: float, question: str) -> 
         "margin": top.dense - second,
         "agree": 1.0 if top.id in keyword else 0.0,
         "sentence": sentence,
-        "coverage": coverage(index, question, top),
+        "coverage": coverage(index, question, " ".join([top.title, *top.heading_path, top.text])),
         "cross": 1.0 if script(question) != script(top.text) else 0.0,
     }
 
@@ -137,7 +122,7 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: np
     hits = ranking.hits[:SOURCES]
     if not hits:
         return Answer(False, None, 0.0, [], features={})
-    span, sim = best_span(index, qvec, hits[0])
+    span, sim = best_span(index, qvec, hits[0], question)
     feats = features(index, ranking, sim, question)
     conf = confidence(feats)
     answered = conf >= REFUSE_BELOW

@@ -16,6 +16,7 @@ from kb.chunking import Chunk, chunk_document
 from kb.embedding import Embedder
 from kb.errors import BadInput
 from kb.markdown import Document, parse
+from kb.spans import spans
 from kb.store import SCHEMA_VERSION, Store
 from kb.text import terms
 
@@ -188,15 +189,19 @@ def ingest(
     failed = {e.path for e in report.errors}
     removed = [p for p in old if p not in files and p not in failed]
 
-    keyed = [(passage_key(embedder.name, s.doc.title, c), c.embed_text(s.doc.title)) for s in changed for c in s.chunks]
+    keyed = [(passage_key(embedder.name, s.doc.title, c), c) for s in changed for c in s.chunks]
     known = store.known_vectors(k for k, _ in keyed)
-    todo = list({k: t for k, t in keyed if k not in known}.items())
+    titles = {id(c): s.doc.title for s in changed for c in s.chunks}
+    todo = list({k: c for k, c in keyed if k not in known}.items())
     if progress:
         progress(0, len(todo))
     for start in range(0, len(todo), 256):
         part = todo[start : start + 256]
-        vecs = embedder.passages([t for _, t in part])
-        store.add_vectors([k for k, _ in part], vecs)
+        texts = [c.embed_text(titles[id(c)]) for _, c in part]
+        ranges = [[(len(t) - len(c.text) + u.start, len(t) - len(c.text) + u.end) for u in spans(c.text)]
+                  for t, (_, c) in zip(texts, part)]
+        vecs, units = embedder.passages_and_spans(texts, ranges)
+        store.add_vectors([k for k, _ in part], vecs, units)
         if progress:
             progress(len(part), len(todo))
     report.embedded = len(todo)

@@ -217,7 +217,7 @@ class KnowledgeBase:
         said = verdict(a)
         client = self._client_of(question, filters.client)
         masked = self.names().mask(question)
-        vec = qvec if masked == question else self.embedder.query(masked)
+        vec = qvec if masked == question else None  # embedded when the gaps are grouped, off the hot path
         # Gaps are shown to every editor: they never point at documents restricted to some groups.
         store = self.index().store
         public = [h for h in a.sources if (d := store.document(h.path)) is not None and readable(d, frozenset())]
@@ -446,7 +446,7 @@ class KnowledgeBase:
             hits = [h for h in index.search(context, k=8, filters=where)
                     if (doc := index.store.document(h.path)) and doc.meta.get("products") == [product]]
             qvec = self.embedder.query(context)
-            spans = [best_span(index, qvec, h)[0] for h in hits[:2]]
+            spans = [best_span(index, qvec, h, context)[0] for h in hits[:2]]
             stale = {p: f.stale for p, f in self.freshness_of((h.path for h in hits), day).items()}
             out += fact_lines(title, hits[:2], spans, stale)
         return out

@@ -20,7 +20,7 @@ import numpy as np
 from kb.errors import IndexMissing, StoreError
 
 DB_NAME = "index.sqlite"
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: span vectors beside passage vectors
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -57,7 +57,8 @@ CREATE TABLE IF NOT EXISTS passages (
 );
 CREATE INDEX IF NOT EXISTS passages_by_doc ON passages(doc_id);
 CREATE INDEX IF NOT EXISTS passages_by_key ON passages(key);
-CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB NOT NULL);
+-- spans: one float16 vector per answer span of the passage (kb.spans), b"" when the model cannot give them
+CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB NOT NULL, spans BLOB);
 CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(terms, tokenize = 'unicode61 remove_diacritics 2');
 CREATE VIRTUAL TABLE IF NOT EXISTS passages_vocab USING fts5vocab(passages_fts, row);
 """
@@ -115,6 +116,9 @@ class Store:
         try:
             if create:
                 self.conn.executescript(_SCHEMA)
+                columns = {r[1] for r in self.conn.execute("PRAGMA table_info(vectors)")}
+                if "spans" not in columns:  # an index from before span vectors: its vectors are re-made
+                    self.conn.execute("ALTER TABLE vectors ADD COLUMN spans BLOB")
             else:
                 self.conn.execute("SELECT 1 FROM meta LIMIT 1")
         except sqlite3.Error as exc:
@@ -227,18 +231,32 @@ class Store:
         return {str(t): int(n) for t, n in self.conn.execute("SELECT term, doc FROM passages_vocab")}
 
     def known_vectors(self, keys: Iterable[str]) -> set[str]:
+        """The keys that have their vectors, span vectors included."""
         keys = list(keys)
         found: set[str] = set()
         for start in range(0, len(keys), 500):
             part = keys[start : start + 500]
             marks = ",".join("?" * len(part))
-            found.update(r[0] for r in self.conn.execute(f"SELECT key FROM vectors WHERE key IN ({marks})", part))
+            found.update(r[0] for r in self.conn.execute(
+                f"SELECT key FROM vectors WHERE key IN ({marks}) AND spans IS NOT NULL", part))
         return found
 
-    def add_vectors(self, keys: list[str], vecs: np.ndarray) -> None:
+    def add_vectors(self, keys: list[str], vecs: np.ndarray, spans: list[np.ndarray | None]) -> None:
         """Committed at once: vectors are content-addressed, so a later crash wastes no embedding."""
         with self.transaction() as conn:
             conn.executemany(
-                "INSERT OR IGNORE INTO vectors(key, vec) VALUES (?, ?)",
-                [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in zip(keys, vecs)],
+                "INSERT OR REPLACE INTO vectors(key, vec, spans) VALUES (?, ?, ?)",
+                [(k, np.asarray(v, dtype=np.float32).tobytes(),
+                  b"" if u is None else np.asarray(u, dtype=np.float16).tobytes())
+                 for k, v, u in zip(keys, vecs, spans)],
             )
+
+    def span_vectors(self, passage_id: int) -> np.ndarray | None:
+        """The passage's span vectors (see kb.spans), or None when it has none."""
+        row = self.conn.execute(
+            "SELECT v.spans FROM passages p JOIN vectors v ON v.key = p.key WHERE p.id = ?", (passage_id,)
+        ).fetchone()
+        dim = int(self.get_meta("dim") or 0)
+        if row is None or not row[0] or not dim:
+            return None
+        return np.frombuffer(row[0], dtype=np.float16).reshape(-1, dim).astype(np.float32)

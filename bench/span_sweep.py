@@ -1,0 +1,81 @@
+"""How the answer span is chosen: span vectors pooled at ingest against embedding each span at question time.
+
+    python bench/span_sweep.py ../shared/eval [--per-set 300]
+
+For the questions whose gold section ranks first (hybrid retrieval), the answer-hit rate (the chosen
+span, joined with the next one as kb.answer does, contains a gold answer) of:
+- "separate": every span embedded on its own with its heading path, at question time (a model run
+  per question: tens of milliseconds);
+- "pooled": the span vectors stored at ingest, mean-pooled from the passage's own token embeddings
+  (no model run at question time);
+each plus LEXICAL_WEIGHT times the rarity-weighted share of the question's words the span holds.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from kb.answer import coverage
+from kb.embedding import load_embedder
+from kb.evaluation import answer_hits, load_questions
+from kb.ingest import ingest
+from kb.search import Index
+from kb.settings import Settings
+from kb.spans import MAX_SPAN_CHARS, spans
+
+WEIGHTS = (0.0, 0.01, 0.02, 0.05, 0.1)
+
+
+def chosen(texts: list[str], scores: np.ndarray) -> str:
+    best = int(np.argmax(scores))
+    span = texts[best]
+    nxt = best + 1
+    if nxt < len(texts) and len(span) < 100 and len(span) + 1 + len(texts[nxt]) <= MAX_SPAN_CHARS:
+        if scores[nxt] >= scores[best] - 0.02:
+            span = f"{span} {texts[nxt]}"
+    return span
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("eval_dir", type=Path)
+    ap.add_argument("--per-set", type=int, default=300)
+    ap.add_argument("--index-root", type=Path, default=Path("/tmp/kb-eval"))
+    args = ap.parse_args()
+    s = Settings.from_env()
+    emb = load_embedder(s.model, s.cache_dir)
+    print(f"{'set':14} {'n':>4} " + " ".join(f"{m}@{w:<5}" for m in ("separate", "pooled") for w in WEIGHTS))
+    for name in ("xquad-ru", "xquad-en", "fedora-faq-ru"):
+        idx_dir = args.index_root / name
+        ingest(args.eval_dir / name / "corpus", idx_dir, emb, max_file_bytes=s.max_file_bytes,
+               chunk_tokens=s.chunk_tokens)
+        index = Index(idx_dir, emb)
+        qs = load_questions(args.eval_dir / name)[: args.per_set]
+        qvecs = emb.queries([q.question for q in qs])
+        hits = {(m, w): 0 for m in ("separate", "pooled") for w in WEIGHTS}
+        n = 0
+        for q, qvec in zip(qs, qvecs):
+            ranked = index.search(q.question, k=1, qvec=qvec)
+            if not ranked or (ranked[0].path, ranked[0].heading) not in q.gold:
+                continue
+            hit = ranked[0]
+            units = spans(hit.text)
+            pooled = index.store.span_vectors(hit.id)
+            if not units or pooled is None:
+                continue
+            n += 1
+            texts = [u.text for u in units]
+            separate = emb.passages([f"{' > '.join(hit.heading_path)}\n{t}" for t in texts])
+            lexical = np.array([coverage(index, q.question, t) for t in texts])
+            for method, vecs in (("separate", separate), ("pooled", pooled)):
+                for w in WEIGHTS:
+                    hits[(method, w)] += answer_hits(chosen(texts, vecs @ qvec + w * lexical), q)
+        print(f"{name:14} {n:>4} " + " ".join(f"{hits[k] / max(n, 1):<{len(k[0]) + 6}.3f}" for k in hits),
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""Answer spans of a passage: its sentences, list items and table rows, located in the passage text.
+
+Ingest gives each span a vector (pooled from the passage's own token embeddings) and the answer step
+picks one, so both must cut a passage the same way: this module is that one way.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from kb.markdown import split_sentences
+
+MAX_SPAN_CHARS = 300
+
+_MARKER = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+|^\s*>\s?|^#+\s+")
+_CLAUSE = re.compile(r"(?<=[;:,—–])\s+")
+
+
+@dataclass(frozen=True)
+class Span:
+    """A candidate answer: ``text`` as shown (emphasis marks dropped), from ``start`` to ``end`` of the passage."""
+
+    text: str
+    start: int
+    end: int
+
+
+def _shown(raw: str) -> str:
+    return raw.replace("**", "").replace("`", "").strip()
+
+
+def _pieces(body: str, base: int) -> list[tuple[int, int]]:
+    """Character ranges of the sentences of one line's body, long ones cut at clause boundaries."""
+    out: list[tuple[int, int]] = []
+    cursor = 0
+    for sentence in split_sentences(body):
+        at = body.find(sentence, cursor)
+        if at < 0:
+            continue
+        cursor = at + len(sentence)
+        if len(_shown(sentence)) <= MAX_SPAN_CHARS:
+            out.append((base + at, base + cursor))
+            continue
+        start = end = at
+        for clause in _CLAUSE.split(sentence):
+            c = body.find(clause, end)
+            if c < 0:
+                continue
+            if end > start and c + len(clause) - start > MAX_SPAN_CHARS:
+                out.append((base + start, base + end))
+                start = c
+            end = c + len(clause)
+        if end > start:
+            out.append((base + start, base + min(end, start + MAX_SPAN_CHARS)))
+    return out
+
+
+def spans(text: str) -> list[Span]:
+    """The candidate answer spans of a passage, in reading order; each shown text is at most 300 characters."""
+    out: list[Span] = []
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        base, offset = offset, offset + len(line)
+        body = line.rstrip("\r\n")
+        if not body.strip() or set(body.strip()) <= set("|-: "):
+            continue
+        marker = _MARKER.match(body)
+        skip = marker.end() if marker else 0
+        for start, end in _pieces(body[skip:], base + skip):
+            shown = _shown(text[start:end])[:MAX_SPAN_CHARS]
+            if shown:
+                out.append(Span(shown, start, end))
+    return out
