@@ -80,12 +80,16 @@ def main() -> None:
     p = 1 / (1 + np.exp(-z))
     print("WEIGHTS =", {k: round(float(v), 3) for k, v in zip(names, w[:-1])})
     print("BIAS =", round(float(w[-1]), 3))
-    for t in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
+    worst: dict[float, float] = {}
+    for t in np.round(np.arange(0.2, 0.85, 0.05), 2):
         for name in NEGATIVES:
             m = np.array([r[0] == name for r in rows])
             pos, neg = p[m & (y == 1)], p[m & (y == 0)]
-            print(f"threshold {t:.1f} {name:14} answered(pos) {np.mean(pos >= t):.3f}"
-                  f"  refused(ood) {np.mean(neg < t):.3f}")
+            answered, refused = float(np.mean(pos >= t)), float(np.mean(neg < t))
+            worst[t] = min(worst.get(t, 1.0), answered, refused)
+            print(f"threshold {t:.2f} {name:14} answered(pos) {answered:.3f}  refused(ood) {refused:.3f}")
+    best = max(worst, key=lambda t: (worst[t], t))
+    print(f"threshold with the best worst case over sets: {best:.2f} (worst answered/refused rate {worst[best]:.3f})")
 
 
 if __name__ == "__main__":

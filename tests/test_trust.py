@@ -18,6 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.guards import RateLimiter
 from kb.backup import backup
 from kb.datastore import DataStore
 from kb.embedding import Embedder
@@ -172,6 +173,12 @@ def test_rate_limit(tmp_path: Path, embedder: Embedder) -> None:
         assert codes[:5] == [200] * 5 and codes[-1] == 429
         r = client.get("/api/clients", headers=auth(token))
         assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+
+
+def test_a_rate_limit_of_zero_means_no_limit() -> None:
+    limiter = RateLimiter(0)
+    assert all(limiter.take("busy", now=1.0) == 0.0 for _ in range(1000))
+    assert RateLimiter(60).take("x", now=0.0) == 0.0
 
 
 def test_open_mode_only_on_loopback(tmp_path: Path) -> None:
