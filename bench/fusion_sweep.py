@@ -53,7 +53,7 @@ def main() -> None:
     args = ap.parse_args()
     s = Settings.from_env()
     emb = load_embedder(s.model, s.cache_dir)
-    weights = [0.0, 0.3, 0.6, 0.8, 1.0]
+    weights = [0.0, 1.0, 1.5, 2.0, 3.0, 4.0]
     for name in args.sets:
         set_dir = args.eval_dir / name
         idx_dir = args.index_root / name
@@ -65,20 +65,20 @@ def main() -> None:
         for q, v in zip(qs, qv):
             dense = index.dense(v, search.CANDIDATES, None)
             kw = dict(index.store.keyword(fts_query(q.question), search.CANDIDATES))
-            cands.append((dense, kw))
-        ids = {pid for d, k in cands for pid in (*d, *k)}
+            cands.append((dense, kw, index.keyword_ceiling(q.question)))
+        ids = {pid for d, k, _ in cands for pid in (*d, *k)}
         rows = index.store.passages(ids)
 
         ranks = functools.partial(gold_ranks, qs, rows)
-        report = {"dense": ranks([d for d, _ in cands]), "keyword": ranks([k for _, k in cands])}
+        report = {"dense": ranks([d for d, _, _ in cands]), "keyword": ranks([k for _, k, _ in cands])}
         for w in weights:
             search.KEYWORD_WEIGHT = w
-            report[f"w={w}"] = ranks([search.fuse(d, k, "hybrid") for d, k in cands])
+            report[f"w={w}"] = ranks([search.fuse(d, k, "hybrid", c) for d, k, c in cands])
         for dw in (0.1, 0.2, 0.3, 0.5):
             search.DOCUMENT_WEIGHT = dw
-            for w in (0.3, 0.6):
+            for w in (1.5, 2.0, 3.0):
                 search.KEYWORD_WEIGHT = w
-                report[f"w={w},d={dw}"] = ranks([search.fuse(d, k, "hybrid") for d, k in cands], doc=True)
+                report[f"w={w},d={dw}"] = ranks([search.fuse(d, k, "hybrid", c) for d, k, c in cands], doc=True)
         for label, r in report.items():
             print(f"{name:14} {label:10} r@1 {metrics(r)[0]:.3f} r@5 {metrics(r)[1]:.3f} "
                   f"r@10 {metrics(r)[2]:.3f} mrr {metrics(r)[3]:.3f}", flush=True)

@@ -16,7 +16,8 @@ from kb.text import content_stems, script, terms
 SOURCES = 5
 # Logistic model over retrieval and answer features, fitted by bench/calibrate.py on ../shared/eval
 # (in-base questions whose gold section ranks first as positives, other sets' questions as negatives).
-WEIGHTS = {"dense": -9.059, "margin": 62.815, "agree": 0.016, "sentence": 39.19, "coverage": 14.364, "cross": 4.994}
+WEIGHTS = {"dense": -9.059, "margin": 62.815, "agree": 0.016, "sentence": 39.19, "coverage": 14.364, "cross": 4.994,
+           "missing": 0.0}
 BIAS = -30.552
 # Chosen on bench/calibration.txt: at 0.6, 86-96% of first-ranked in-base answers (same language and
 # cross-lingual) are given and 96-99% of out-of-base questions refused. A wrong answer said with
@@ -90,9 +91,21 @@ def coverage(index: Index, question: str, text: str) -> float:
     return sum(w for t, w in weights.items() if t in have) / total if total > 0 else 1.0
 
 
+def missing(index: Index, question: str, text: str) -> float:
+    """How rare the rarest question word the passage lacks is: 0 when it lacks none, 1 for a word the index never saw.
+
+    A name or term no passage holds ("NPS", a client kb has no card for) is the plainest sign of a
+    question the knowledge base cannot answer.
+    """
+    have = set(terms(text))
+    absent = [index.idf(t) for t in content_stems(question) if t not in have]
+    return max(absent) / index.idf("\0never") if absent else 0.0
+
+
 def features(index: Index, ranking: Ranking, sentence: float, question: str) -> dict[str, float]:
     """The numbers confidence is computed from."""
     top = ranking.hits[0]
+    context = " ".join([top.title, *top.heading_path, top.text])
     second = max((s for pid, s in ranking.dense.items() if pid != top.id), default=top.dense)
     keyword = sorted(ranking.keyword, key=lambda pid: -ranking.keyword[pid])[:3]
     return {
@@ -100,7 +113,8 @@ def features(index: Index, ranking: Ranking, sentence: float, question: str) -> 
         "margin": top.dense - second,
         "agree": 1.0 if top.id in keyword else 0.0,
         "sentence": sentence,
-        "coverage": coverage(index, question, " ".join([top.title, *top.heading_path, top.text])),
+        "coverage": coverage(index, question, context),
+        "missing": missing(index, question, context),
         "cross": 1.0 if script(question) != script(top.text) else 0.0,
     }
 

@@ -23,8 +23,9 @@ Mode = Literal["dense", "keyword", "hybrid"]
 MODES: tuple[Mode, ...] = ("dense", "keyword", "hybrid")
 _CYRILLIC_RE = re.compile("[а-яё]")
 CANDIDATES = 50
-KEYWORD_WEIGHT = 0.3
+KEYWORD_WEIGHT = 2.0
 DOCUMENT_WEIGHT = 0.2
+_BM25_K1 = 1.2  # FTS5's bm25() constant: a term's score never reaches (k1 + 1) x its idf
 # Exact search up to this many passages (bench/scale.py: about 5 ms a query at 100k on 2 cores), HNSW past it.
 EXACT_UP_TO = 200_000
 HNSW_EF_SEARCH = 128
@@ -127,12 +128,9 @@ class Ranking:
     keyword: dict[int, float]
 
 
-def _normalise(scores: dict[int, float]) -> dict[int, float]:
-    if not scores:
-        return {}
-    hi, lo = max(scores.values()), min(scores.values())
-    span = hi - lo
-    return {k: (v - lo) / span if span > 0 else 1.0 for k, v in scores.items()}
+def bm25_idf(df: int, n: int) -> float:
+    """FTS5's idf of a term held by ``df`` of ``n`` passages (never below its floor of 1e-6)."""
+    return max(math.log((n - df + 0.5) / (df + 0.5)), 1e-6)
 
 
 class Index:
@@ -171,6 +169,16 @@ class Index:
             return sum(1 for w in words if w in self.df) / len(words) if words else 0.0
 
         return fixed if known(fixed) >= 0.5 and known(fixed) > known(query) else query
+
+    def keyword_ceiling(self, query: str) -> float:
+        """The BM25 score a passage would get by holding every term of ``query`` as often as can count.
+
+        Dividing by it makes a keyword score the share of the question's information a passage matches:
+        near 1 for a passage holding the question's rare words, small when only common words (or, across
+        languages, a few shared names) match. Words the index never saw count fully, so a question the
+        keyword side cannot serve gets a small keyword say.
+        """
+        return sum(bm25_idf(self.df.get(t, 0), self.size) for t in set(terms(query))) * (_BM25_K1 + 1) or 1.0
 
     def _allowed(self, filters: Filters) -> tuple[str | None, tuple[str, ...], np.ndarray | None]:
         sql, args = filters.sql()
@@ -223,7 +231,7 @@ class Index:
         if mode != "dense":
             keyword = dict(self.store.keyword(fts_query(query), n, sql, args))
         rows = self.store.passages(set(dense) | set(keyword))
-        fused = fuse(dense, keyword, mode)
+        fused = fuse(dense, keyword, mode, self.keyword_ceiling(query) if mode == "hybrid" else 1.0)
         fused = {pid: v for pid, v in fused.items() if pid in rows}
         if mode == "hybrid":
             fused = with_document_evidence(fused, {pid: r.path for pid, r in rows.items()})
@@ -264,18 +272,20 @@ def best_per_section(scores: dict[int, float], section_of: dict[int, object], k:
     return out
 
 
-def fuse(dense: dict[int, float], keyword: dict[int, float], mode: Mode) -> dict[int, float]:
-    """One score per candidate: the dense cosine plus a weighted, normalised BM25 score."""
+def fuse(dense: dict[int, float], keyword: dict[int, float], mode: Mode, ceiling: float = 1.0) -> dict[int, float]:
+    """One score per candidate: the dense cosine plus a weighted BM25 score.
+
+    BM25 is divided by ``ceiling`` (:meth:`Index.keyword_ceiling` of the query), not min-max normalised
+    over the candidates: the best keyword match then weighs by how much of the question it covers
+    instead of always counting as a perfect match.
+    """
     if mode == "dense":
         return dense
     if mode == "keyword":
         return keyword
-    kw = _normalise(keyword)
     floor = min(dense.values()) if dense else 0.0
-    return {
-        pid: dense.get(pid, floor) + KEYWORD_WEIGHT * kw.get(pid, 0.0) * _spread(dense)
-        for pid in set(dense) | set(keyword)
-    }
+    scale = KEYWORD_WEIGHT * _spread(dense) / ceiling
+    return {pid: dense.get(pid, floor) + scale * keyword.get(pid, 0.0) for pid in set(dense) | set(keyword)}
 
 
 def _spread(dense: dict[int, float]) -> float:

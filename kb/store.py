@@ -20,7 +20,7 @@ import numpy as np
 from kb.errors import IndexMissing, StoreError
 
 DB_NAME = "index.sqlite"
-SCHEMA_VERSION = "2"  # 2: span vectors beside passage vectors
+SCHEMA_VERSION = "3"  # 2: lemmatised Russian terms, an e-mail address as one term; 3: span vectors
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -1,38 +1,53 @@
-"""Words for the keyword index: Unicode word tokens, Snowball-stemmed per script."""
+"""Words for the keyword index: Unicode word tokens; Russian ones lemmatised, then Snowball-stemmed per script."""
 
 from __future__ import annotations
 
 import functools
 import re
 
+import pymorphy3
 import snowballstemmer
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _CYRILLIC = re.compile(r"[а-яё]")
 _RU = snowballstemmer.stemmer("russian")
 _EN = snowballstemmer.stemmer("english")
+_MORPH = pymorphy3.MorphAnalyzer()
+# An e-mail address is one term: its pieces (a client's domain) must not match the client's name elsewhere.
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 @functools.lru_cache(maxsize=500_000)
 def stem(word: str) -> str:
-    """The Snowball stem of one lower-case word (Russian for Cyrillic, English otherwise)."""
+    """The index form of one lower-case word.
+
+    Cyrillic words are lemmatised (pymorphy3's most likely reading: "пишите" meets "писать", "людей" meets
+    "человек", which suffix stripping misses) and the lemma is then Snowball-stemmed, which still joins forms
+    the lemmatiser reads apart (measured better than either alone on the eval sets). Latin words are
+    Snowball-stemmed in English.
+    """
     word = word.replace("ё", "е")
     if _CYRILLIC.search(word):
-        return str(_RU.stemWord(word))
+        return str(_RU.stemWord(_MORPH.parse(word)[0].normal_form.replace("ё", "е")))
     if word.isascii() and word.isalpha():
         return str(_EN.stemWord(word))
     return word
 
 
+def _whole_email(match: re.Match[str]) -> str:
+    return " " + "".join(_WORD.findall(match.group(0).lower())).replace("_", "") + " "
+
+
 def terms(text: str) -> list[str]:
-    """Stemmed terms of ``text`` in order, lower-cased; underscores split words."""
+    """Index terms of ``text`` in order, lower-cased; underscores split words, an e-mail address is one term."""
+    text = _EMAIL.sub(_whole_email, text)
     return [stem(w) for w in _WORD.findall(text.lower().replace("_", " "))]
 
 
 def fts_query(text: str, limit: int = 64) -> str:
     """An FTS5 OR-query of quoted stems: user text never becomes query syntax."""
     seen: list[str] = []
-    for t in terms(text) + [stem(v) for v in name_variants(text)]:
+    for t in terms(text) + [stem(v) for v in name_variants(_EMAIL.sub(" ", text))]:
         if t not in seen:
             seen.append(t)
     return " OR ".join('"' + t.replace('"', '""') + '"' for t in seen[:limit])

@@ -1,4 +1,4 @@
-"""Keyword terms: Snowball stems per script; user text never becomes FTS5 syntax."""
+"""Keyword terms: lemmatised Russian and Snowball stems per script; user text never becomes FTS5 syntax."""
 
 from __future__ import annotations
 
@@ -11,6 +11,19 @@ def test_russian_and_english_stems() -> None:
     assert terms("Отсрочки платежа") == terms("отсрочка платежей")
     assert terms("licensing licensed") == ["licens", "licens"]
     assert terms("ёлка") == terms("елка")
+
+
+def test_russian_forms_that_suffix_stripping_misses_meet_through_their_lemma() -> None:
+    assert terms("людей") == terms("человек")
+    assert terms("пишите") == terms("писать")
+    assert terms("ядра") == terms("ядро")
+
+
+def test_an_email_address_is_one_term_not_its_domain_words() -> None:
+    got = terms("Бухгалтерия: buh@romashka-dom.example, Ромашка")
+    assert "romashka" not in got and "dom" not in got and len(got) == 3
+    assert terms("buh@romashka-dom.example")[0] in fts_query("Whose address is buh@romashka-dom.example?")
+    assert '"romashka"' not in fts_query("Whose address is buh@romashka-dom.example?")
 
 
 @pytest.mark.parametrize("text", ['"quoted" NEAR(a b) col:value * AND OR NOT ^x', "a-b/c", "(((", "💥 emoji"])
