@@ -42,6 +42,26 @@ def floor_ms(index_dir: Path, questions: list[str]) -> list[float]:
     return out
 
 
+def batching(questions: list[str], clients: int) -> None:
+    """In-process: ``clients`` threads embedding distinct questions, each calling the model directly vs batched."""
+    from kb.embedding import Batcher, load_embedder
+    from kb.settings import Settings
+
+    s = Settings.from_env()
+    emb = load_embedder(s.model, s.cache_dir)
+    for label, one in (("direct model calls", lambda q: emb.queries([q])[0]), ("batched", Batcher(emb.queries))):
+        def timed(q: str, one: object = one) -> float:
+            started = time.perf_counter()
+            one(q)  # type: ignore[operator]
+            return (time.perf_counter() - started) * 1000
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(clients) as pool:
+            ms = list(pool.map(timed, questions))
+        rate = len(ms) / (time.perf_counter() - started)
+        print(f"question embedding, {clients} threads in-process, {label:18}: {common.summary(ms)}  {rate:.0f}/s")
+
+
 def run(url: str, route: str, key: str, questions: list[str], clients: int) -> tuple[list[float], int, float]:
     """Latencies, errors and requests per second of asking every question once with ``clients`` in parallel."""
     started = time.perf_counter()
@@ -68,6 +88,7 @@ def main() -> None:
     batches = [pool[i * args.requests:(i + 1) * args.requests] for i in range(4)]
     floor = floor_ms(index, pool[-200:])
     print(f"floor (embed the question + FAISS search, in-process): {common.summary(floor)}")
+    batching(pool[-400:-200], args.concurrent)
     data = common.CACHE / "data-serve"
     shutil.rmtree(data, ignore_errors=True)
     with common.server(common.base_content(), index, data) as srv:

@@ -27,14 +27,15 @@ from kb.settings import Settings
 from kb.spans import MAX_SPAN_CHARS, spans
 
 WEIGHTS = (0.0, 0.01, 0.02, 0.05, 0.1)
+JOINS = (0.0, 0.005, 0.01, 0.02)  # a short best span takes the next one when that scores within this much
 
 
-def chosen(texts: list[str], scores: np.ndarray) -> str:
+def chosen(texts: list[str], scores: np.ndarray, join: float) -> str:
     best = int(np.argmax(scores))
     span = texts[best]
     nxt = best + 1
-    if nxt < len(texts) and len(span) < 100 and len(span) + 1 + len(texts[nxt]) <= MAX_SPAN_CHARS:
-        if scores[nxt] >= scores[best] - 0.02:
+    if join and nxt < len(texts) and len(span) < 100 and len(span) + 1 + len(texts[nxt]) <= MAX_SPAN_CHARS:
+        if scores[nxt] >= scores[best] - join:
             span = f"{span} {texts[nxt]}"
     return span
 
@@ -43,19 +44,21 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("eval_dir", type=Path)
     ap.add_argument("--per-set", type=int, default=300)
+    ap.add_argument("--sets", default="xquad-ru,xquad-en,fedora-faq-ru")
     ap.add_argument("--index-root", type=Path, default=Path("/tmp/kb-eval"))
     args = ap.parse_args()
     s = Settings.from_env()
     emb = load_embedder(s.model, s.cache_dir)
-    print(f"{'set':14} {'n':>4} " + " ".join(f"{m}@{w:<5}" for m in ("separate", "pooled") for w in WEIGHTS))
-    for name in ("xquad-ru", "xquad-en", "fedora-faq-ru"):
+    keys = [(m, w, j) for m in ("separate", "pooled") for w in WEIGHTS for j in JOINS]
+    print("answer-hit by method @ lexical weight / join tolerance")
+    for name in args.sets.split(","):
         idx_dir = args.index_root / name
         ingest(args.eval_dir / name / "corpus", idx_dir, emb, max_file_bytes=s.max_file_bytes,
                chunk_tokens=s.chunk_tokens)
         index = Index(idx_dir, emb)
         qs = load_questions(args.eval_dir / name)[: args.per_set]
         qvecs = emb.queries([q.question for q in qs])
-        hits = {(m, w): 0 for m in ("separate", "pooled") for w in WEIGHTS}
+        hits = {k: 0 for k in keys}
         n = 0
         for q, qvec in zip(qs, qvecs):
             ranked = index.search(q.question, k=1, qvec=qvec)
@@ -72,9 +75,12 @@ def main() -> None:
             lexical = np.array([coverage(index, q.question, t) for t in texts])
             for method, vecs in (("separate", separate), ("pooled", pooled)):
                 for w in WEIGHTS:
-                    hits[(method, w)] += answer_hits(chosen(texts, vecs @ qvec + w * lexical), q)
-        print(f"{name:14} {n:>4} " + " ".join(f"{hits[k] / max(n, 1):<{len(k[0]) + 6}.3f}" for k in hits),
-              flush=True)
+                    for j in JOINS:
+                        hits[(method, w, j)] += answer_hits(chosen(texts, vecs @ qvec + w * lexical, j), q)
+        print(f"{name} ({n} questions whose gold section ranks first):")
+        for m in ("separate", "pooled"):
+            print(f"  {m:9}" + "".join(f"  {w}/{j}: {hits[(m, w, j)] / max(n, 1):.3f}" for w in WEIGHTS for j in JOINS),
+                  flush=True)
 
 
 if __name__ == "__main__":
