@@ -1,14 +1,11 @@
-"""How the answer span is chosen: span vectors pooled at ingest against embedding each span at question time.
+"""How the answer span is chosen: the lexical weight and the join tolerance of kb.answer.best_span.
 
-    python bench/span_sweep.py ../shared/eval [--per-set 300]
+    python bench/span_sweep.py ../shared/eval [--per-set 300] [--sets xquad-ru,xquad-en,fedora-faq-ru]
 
 For the questions whose gold section ranks first (hybrid retrieval), the answer-hit rate (the chosen
-span, joined with the next one as kb.answer does, contains a gold answer) of:
-- "separate": every span embedded on its own with its heading path, at question time (a model run
-  per question: tens of milliseconds);
-- "pooled": the span vectors stored at ingest, mean-pooled from the passage's own token embeddings
-  (no model run at question time);
-each plus LEXICAL_WEIGHT times the rarity-weighted share of the question's words the span holds.
+span contains a gold answer) when spans are scored by their stored vectors (each span embedded with its
+heading path at ingest) plus a weight times the rarity-weighted share of the question's words the span
+holds, and a short best span takes the next one when that scores within a tolerance.
 """
 
 from __future__ import annotations
@@ -49,7 +46,7 @@ def main() -> None:
     args = ap.parse_args()
     s = Settings.from_env()
     emb = load_embedder(s.model, s.cache_dir)
-    keys = [(m, w, j) for m in ("separate", "pooled") for w in WEIGHTS for j in JOINS]
+    keys = [(m, w, j) for m in ("stored",) for w in WEIGHTS for j in JOINS]
     print("answer-hit by method @ lexical weight / join tolerance")
     for name in args.sets.split(","):
         idx_dir = args.index_root / name
@@ -66,19 +63,18 @@ def main() -> None:
                 continue
             hit = ranked[0]
             units = spans(hit.text)
-            pooled = index.store.span_vectors(hit.id)
-            if not units or pooled is None:
+            stored = index.store.span_vectors(hit.id)
+            if not units or stored is None:
                 continue
             n += 1
             texts = [u.text for u in units]
-            separate = emb.passages([f"{' > '.join(hit.heading_path)}\n{t}" for t in texts])
             lexical = np.array([coverage(index, q.question, t) for t in texts])
-            for method, vecs in (("separate", separate), ("pooled", pooled)):
+            for method, vecs in (("stored", stored),):
                 for w in WEIGHTS:
                     for j in JOINS:
                         hits[(method, w, j)] += answer_hits(chosen(texts, vecs @ qvec + w * lexical, j), q)
         print(f"{name} ({n} questions whose gold section ranks first):")
-        for m in ("separate", "pooled"):
+        for m in ("stored",):
             print(f"  {m:9}" + "".join(f"  {w}/{j}: {hits[(m, w, j)] / max(n, 1):.3f}" for w in WEIGHTS for j in JOINS),
                   flush=True)
 

@@ -68,7 +68,6 @@ class Embedder:
         self.dim = int(model.get_embedding_dimension())
         self.max_tokens = int(model.max_seq_length)
         prompts = getattr(model, "prompts", {}) or {}
-        self._prompts: dict[str, str] = dict(prompts)
         self._query_prompt = "query" if "query" in prompts else None
         self._passage_prompt = "passage" if "passage" in prompts else None
         self._tokenizer = model.tokenizer
@@ -88,49 +87,6 @@ class Embedder:
             if progress:
                 progress(len(idx))
         return out
-
-    def passages_and_spans(
-        self, texts: Sequence[str], ranges: Sequence[Sequence[tuple[int, int]]], batch_size: int = BATCH
-    ) -> tuple[np.ndarray, list[np.ndarray | None]]:
-        """Passage vectors, and for each passage one unit vector per character range of its text.
-
-        A range's vector is the mean of the passage's own output token embeddings over the tokens it covers
-        (the sentence read in its passage's context), so spans cost no model run of their own. A passage
-        whose tokens cannot be mapped back to characters gets None.
-        """
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        units: list[np.ndarray | None] = [None] * len(texts)
-        if not texts:
-            return out, units
-        prompt = self._prompts.get(self._passage_prompt or "", "")
-        items = self._model.encode(list(texts), prompt_name=self._passage_prompt, batch_size=batch_size,
-                                   output_value=None, convert_to_numpy=False, show_progress_bar=False)
-        for i, item in enumerate(items):
-            vec = item["sentence_embedding"].float().numpy()
-            out[i] = vec / max(float(np.linalg.norm(vec)), 1e-12)
-            units[i] = self._pool(prompt + texts[i], len(prompt), ranges[i], item)
-        return out, units
-
-    def _pool(
-        self, full: str, shift: int, ranges: Sequence[tuple[int, int]], item: dict[str, Any]
-    ) -> np.ndarray | None:
-        mask = item["attention_mask"].bool().numpy()
-        tokens = item["token_embeddings"].float().numpy()[mask]
-        try:
-            offsets = np.asarray(self._tokenizer(full, return_offsets_mapping=True, truncation=True,
-                                                 max_length=self.max_tokens)["offset_mapping"])
-        except (NotImplementedError, TypeError, ValueError, KeyError):
-            return None
-        if len(offsets) != len(tokens):
-            return None
-        special = offsets[:, 1] <= offsets[:, 0]
-        vecs = np.zeros((len(ranges), self.dim), dtype=np.float32)
-        for j, (a, b) in enumerate(ranges):
-            covered = (offsets[:, 1] > a + shift) & (offsets[:, 0] < b + shift) & ~special
-            if covered.any():
-                v = tokens[covered].mean(axis=0)
-                vecs[j] = v / max(float(np.linalg.norm(v)), 1e-12)
-        return vecs
 
     def queries(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors for questions."""

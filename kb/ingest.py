@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from kb.chunking import Chunk, chunk_document
 from kb.embedding import Embedder
 from kb.errors import BadInput
@@ -148,6 +150,21 @@ def passage_key(model: str, title: str, chunk: Chunk) -> str:
     return hashlib.sha256(f"{model}\0{chunk.embed_text(title)}".encode()).hexdigest()
 
 
+def span_vectors(embedder: Embedder, chunks: list[Chunk]) -> list[np.ndarray]:
+    """For each passage, one vector per answer span (kb.spans), each span embedded with its heading path.
+
+    Made at ingest so that answering a question runs the model only on the question.
+    """
+    texts = [[f"{' > '.join(c.heading_path)}\n{u.text}" for u in spans(c.text)] for c in chunks]
+    flat = embedder.passages([t for group in texts for t in group])
+    out: list[np.ndarray] = []
+    at = 0
+    for group in texts:
+        out.append(flat[at : at + len(group)])
+        at += len(group)
+    return out
+
+
 def ingest(
     content_dir: Path,
     index_dir: Path,
@@ -192,16 +209,15 @@ def ingest(
     keyed = [(passage_key(embedder.name, s.doc.title, c), c) for s in changed for c in s.chunks]
     known = store.known_vectors(k for k, _ in keyed)
     titles = {id(c): s.doc.title for s in changed for c in s.chunks}
-    todo = list({k: c for k, c in keyed if k not in known}.items())
+    todo = list({k: c for k, c in keyed if not known.get(k)}.items())  # no vector, or no span vectors yet
     if progress:
         progress(0, len(todo))
     for start in range(0, len(todo), 256):
         part = todo[start : start + 256]
-        texts = [c.embed_text(titles[id(c)]) for _, c in part]
-        ranges = [[(len(t) - len(c.text) + u.start, len(t) - len(c.text) + u.end) for u in spans(c.text)]
-                  for t, (_, c) in zip(texts, part)]
-        vecs, units = embedder.passages_and_spans(texts, ranges)
-        store.add_vectors([k for k, _ in part], vecs, units)
+        fresh = [(k, c) for k, c in part if k not in known]
+        vecs = embedder.passages([c.embed_text(titles[id(c)]) for _, c in fresh])
+        units = span_vectors(embedder, [c for _, c in part])
+        store.add_vectors(dict(zip((k for k, _ in fresh), vecs)), dict(zip((k for k, _ in part), units)))
         if progress:
             progress(len(part), len(todo))
     report.embedded = len(todo)

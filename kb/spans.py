@@ -1,7 +1,7 @@
 """Answer spans of a passage: its sentences, list items and table rows, located in the passage text.
 
-Ingest gives each span a vector (pooled from the passage's own token embeddings) and the answer step
-picks one, so both must cut a passage the same way: this module is that one way.
+Ingest embeds each span and the answer step picks one, so both must cut a passage the same way:
+this module is that one way.
 """
 
 from __future__ import annotations

@@ -57,7 +57,7 @@ CREATE TABLE IF NOT EXISTS passages (
 );
 CREATE INDEX IF NOT EXISTS passages_by_doc ON passages(doc_id);
 CREATE INDEX IF NOT EXISTS passages_by_key ON passages(key);
--- spans: one float16 vector per answer span of the passage (kb.spans), b"" when the model cannot give them
+-- spans: one float16 vector per answer span of the passage (kb.spans)
 CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB NOT NULL, spans BLOB);
 CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(terms, tokenize = 'unicode61 remove_diacritics 2');
 CREATE VIRTUAL TABLE IF NOT EXISTS passages_vocab USING fts5vocab(passages_fts, row);
@@ -230,26 +230,25 @@ class Store:
         """How many passages hold each stemmed term."""
         return {str(t): int(n) for t, n in self.conn.execute("SELECT term, doc FROM passages_vocab")}
 
-    def known_vectors(self, keys: Iterable[str]) -> set[str]:
-        """The keys that have their vectors, span vectors included."""
+    def known_vectors(self, keys: Iterable[str]) -> dict[str, bool]:
+        """Of ``keys``, those with a stored vector, each with whether its span vectors are stored too."""
         keys = list(keys)
-        found: set[str] = set()
+        found: dict[str, bool] = {}
         for start in range(0, len(keys), 500):
             part = keys[start : start + 500]
             marks = ",".join("?" * len(part))
-            found.update(r[0] for r in self.conn.execute(
-                f"SELECT key FROM vectors WHERE key IN ({marks}) AND spans IS NOT NULL", part))
+            found.update((r[0], bool(r[1])) for r in self.conn.execute(
+                f"SELECT key, spans IS NOT NULL FROM vectors WHERE key IN ({marks})", part))
         return found
 
-    def add_vectors(self, keys: list[str], vecs: np.ndarray, spans: list[np.ndarray | None]) -> None:
-        """Committed at once: vectors are content-addressed, so a later crash wastes no embedding."""
+    def add_vectors(self, vecs: dict[str, np.ndarray], spans: dict[str, np.ndarray]) -> None:
+        """Passage vectors and span vectors by key, committed at once: they are content-addressed, so a later
+        crash wastes no embedding."""
         with self.transaction() as conn:
-            conn.executemany(
-                "INSERT OR REPLACE INTO vectors(key, vec, spans) VALUES (?, ?, ?)",
-                [(k, np.asarray(v, dtype=np.float32).tobytes(),
-                  b"" if u is None else np.asarray(u, dtype=np.float16).tobytes())
-                 for k, v, u in zip(keys, vecs, spans)],
-            )
+            conn.executemany("INSERT OR IGNORE INTO vectors(key, vec) VALUES (?, ?)",
+                             [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in vecs.items()])
+            conn.executemany("UPDATE vectors SET spans = ? WHERE key = ?",
+                             [(np.asarray(u, dtype=np.float16).tobytes(), k) for k, u in spans.items()])
 
     def span_vectors(self, passage_id: int) -> np.ndarray | None:
         """The passage's span vectors (see kb.spans), or None when it has none."""
@@ -257,6 +256,6 @@ class Store:
             "SELECT v.spans FROM passages p JOIN vectors v ON v.key = p.key WHERE p.id = ?", (passage_id,)
         ).fetchone()
         dim = int(self.get_meta("dim") or 0)
-        if row is None or not row[0] or not dim:
+        if row is None or row[0] is None or not dim:
             return None
         return np.frombuffer(row[0], dtype=np.float16).reshape(-1, dim).astype(np.float32)

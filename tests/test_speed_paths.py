@@ -1,4 +1,4 @@
-"""The fast paths keep their meaning: span vectors from ingest, the question cache, batched questions, HNSW."""
+"""The fast paths keep their meaning: span vectors made at ingest, the question cache, batched questions, HNSW."""
 
 from __future__ import annotations
 
