@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from kb.answer import CONFIDENT_FROM, answer
+from kb.answer import answer
 from kb.search import Index
 
 _LINES = (Path(__file__).parent / "demo_questions.jsonl").read_text("utf-8").splitlines()
@@ -30,12 +30,9 @@ def test_expected_section_in_top5_for_90_percent(demo_index: Index) -> None:
 
 
 def test_unanswerable_questions_are_refused(demo_index: Index) -> None:
-    """The calibrated threshold refuses 93-95% of out-of-base questions (bench/calibration.txt): of the six
-    demo questions kb cannot answer, at most one may get through, and never as a confident answer."""
     unanswerable = [q["question"] for q in QUESTIONS if not q["expected"]]
     said = {q: answer(demo_index, q) for q in unanswerable}
-    assert sum(a.answered for a in said.values()) <= 1, {q: a.confidence for q, a in said.items()}
-    assert all(a.confidence < CONFIDENT_FROM for a in said.values())
+    assert not [q for q, a in said.items() if a.answered], {q: a.confidence for q, a in said.items()}
 
 
 def test_most_answerable_questions_are_answered_with_a_short_quote(demo_index: Index) -> None:
