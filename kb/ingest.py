@@ -150,12 +150,12 @@ def passage_key(model: str, title: str, chunk: Chunk) -> str:
     return hashlib.sha256(f"{model}\0{chunk.embed_text(title)}".encode()).hexdigest()
 
 
-def span_vectors(embedder: Embedder, chunks: list[Chunk]) -> list[np.ndarray]:
-    """For each passage, one vector per answer span (kb.spans), each span embedded with its heading path.
+def span_vectors(embedder: Embedder, passages: list[tuple[tuple[str, ...], str]]) -> list[np.ndarray]:
+    """For each (heading path, text) passage, one vector per answer span (kb.spans), embedded with its heading path.
 
     Made at ingest so that answering a question runs the model only on the question.
     """
-    texts = [[f"{' > '.join(c.heading_path)}\n{u.text}" for u in spans(c.text)] for c in chunks]
+    texts = [[f"{' > '.join(path)}\n{u.text}" for u in spans(text)] for path, text in passages]
     flat = embedder.passages([t for group in texts for t in group])
     out: list[np.ndarray] = []
     at = 0
@@ -216,11 +216,17 @@ def ingest(
         part = todo[start : start + 256]
         fresh = [(k, c) for k, c in part if k not in known]
         vecs = embedder.passages([c.embed_text(titles[id(c)]) for _, c in fresh])
-        units = span_vectors(embedder, [c for _, c in part])
+        units = span_vectors(embedder, [(c.heading_path, c.text) for _, c in part])
         store.add_vectors(dict(zip((k for k, _ in fresh), vecs)), dict(zip((k for k, _ in part), units)))
         if progress:
             progress(len(part), len(todo))
-    report.embedded = len(todo)
+    # Passages of unchanged files whose span vectors are missing (an interrupted upgrade) get them now.
+    unspanned = store.passages_without_spans()
+    for start in range(0, len(unspanned), 256):
+        rows = unspanned[start : start + 256]
+        units = span_vectors(embedder, [(path, text) for _, path, text in rows])
+        store.add_vectors({}, dict(zip((k for k, _, _ in rows), units)))
+    report.embedded = len(todo) + len(unspanned)
 
     with store.transaction() as conn:
         for path in removed:

@@ -250,6 +250,13 @@ class Store:
             conn.executemany("UPDATE vectors SET spans = ? WHERE key = ?",
                              [(np.asarray(u, dtype=np.float16).tobytes(), k) for k, u in spans.items()])
 
+    def passages_without_spans(self) -> list[tuple[str, tuple[str, ...], str]]:
+        """(vector key, heading path, text) of stored passages whose span vectors are missing."""
+        rows = self.conn.execute(
+            "SELECT DISTINCT p.key, p.heading_path, p.text FROM passages p JOIN vectors v ON v.key = p.key"
+            " WHERE v.spans IS NULL").fetchall()
+        return [(str(r[0]), tuple(json.loads(r[1])), str(r[2])) for r in rows]
+
     def span_vectors(self, passage_id: int) -> np.ndarray | None:
         """The passage's span vectors (see kb.spans), or None when it has none."""
         row = self.conn.execute(

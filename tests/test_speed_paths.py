@@ -69,6 +69,18 @@ def test_an_index_from_before_span_vectors_is_brought_up_to_date(content: Path, 
     assert answer(index, "Какая отсрочка платежа у Ласточки?").answered
 
 
+def test_missing_span_vectors_of_unchanged_files_are_made(content: Path, tmp_path: Path, embedder: Embedder) -> None:
+    index_dir = tmp_path / "index"
+    ingest(content, index_dir, embedder, max_file_bytes=10**6, chunk_tokens=320)
+    with sqlite3.connect(index_dir / "index.sqlite") as conn:
+        conn.execute("UPDATE vectors SET spans = NULL")
+    report = ingest(content, index_dir, embedder, max_file_bytes=10**6, chunk_tokens=320)
+    assert report.unchanged == report.files and report.embedded == report.passages
+    index = Index(index_dir, embedder)
+    assert all(index.store.span_vectors(pid) is not None
+               for (pid,) in index.store.conn.execute("SELECT id FROM passages"))
+
+
 def test_a_repeated_question_comes_from_the_cache_unchanged(embedder: Embedder) -> None:
     first = embedder.query("Кто подписывает акты у Зенита?")
     again = embedder.query("Кто подписывает акты у Зенита?")
