@@ -67,7 +67,8 @@ def best_span(index: Index, qvec: np.ndarray, hit: Hit, question: str = "") -> t
         context = " > ".join(hit.heading_path)
         vecs = index.embedder.passages([f"{context}\n{u.text}" for u in units])
     sims = vecs @ qvec
-    scores = sims + LEXICAL_WEIGHT * np.array([coverage(index, question, u.text) for u in units])
+    wanted = _rarity(index, question)
+    scores = sims + LEXICAL_WEIGHT * np.array([_share(wanted, u.text) for u in units])
     best = int(np.argmax(scores))
     span = units[best].text
     nxt = best + 1
@@ -83,13 +84,21 @@ def coverage(index: Index, question: str, text: str) -> float:
     A rare word of the question that the passage lacks ("NPS", a client the base never heard of)
     is strong evidence that the passage does not answer it.
     """
-    wanted = content_stems(question)
-    if not wanted:
+    return _share(_rarity(index, question), text)
+
+
+def _rarity(index: Index, question: str) -> dict[str, float]:
+    """The question's topic words, each weighted by its rarity in the index."""
+    return {t: index.idf(t) for t in content_stems(question)}
+
+
+def _share(weights: dict[str, float], text: str) -> float:
+    """The rarity-weighted share of the question's topic words that ``text`` holds (1.0 when it has none)."""
+    total = sum(weights.values())
+    if not weights or total <= 0:
         return 1.0
     have = set(terms(text))
-    weights = {t: index.idf(t) for t in wanted}
-    total = sum(weights.values())
-    return sum(w for t, w in weights.items() if t in have) / total if total > 0 else 1.0
+    return sum(w for t, w in weights.items() if t in have) / total
 
 
 def missing(index: Index, question: str, text: str) -> float:

@@ -76,19 +76,9 @@ class Embedder:
         self._batcher = Batcher(self.queries)
         self._cached_query = functools.lru_cache(maxsize=QUERY_CACHE)(self._query)
 
-    def passages(
-        self, texts: Sequence[str], progress: Callable[[int], None] | None = None, batch_size: int = BATCH
-    ) -> np.ndarray:
-        """Unit vectors for passages, in the order given; ``progress`` is told how many were done."""
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        step = batch_size * 4
-        for start in range(0, len(order), step):
-            idx = order[start : start + step]
-            out[idx] = self._encode([texts[i] for i in idx], self._passage_prompt, batch_size)
-            if progress:
-                progress(len(idx))
-        return out
+    def passages(self, texts: Sequence[str], batch_size: int = BATCH) -> np.ndarray:
+        """Unit vectors for passages, in the order given (the model batches them by length)."""
+        return self._encode(list(texts), self._passage_prompt, batch_size)
 
     def queries(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors for questions."""
