@@ -49,7 +49,7 @@ def main() -> None:
     ap.add_argument("--per-set", type=int, default=400)
     args = ap.parse_args()
     s = Settings.from_env()
-    emb = load_embedder(s.model, s.cache_dir)
+    emb = load_embedder(s.model, s.cache_dir, s.runtime)
     rng = random.Random(7)
     names = list(answer_mod.WEIGHTS)
     rows: list[tuple[str, list[float], int]] = []

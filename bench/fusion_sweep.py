@@ -52,7 +52,7 @@ def main() -> None:
     ap.add_argument("--sets", nargs="*", default=["fedora-faq-ru", "xquad-ru", "xquad-en"])
     args = ap.parse_args()
     s = Settings.from_env()
-    emb = load_embedder(s.model, s.cache_dir)
+    emb = load_embedder(s.model, s.cache_dir, s.runtime)
     weights = [0.0, 1.0, 1.5, 2.0, 3.0, 4.0]
     for name in args.sets:
         set_dir = args.eval_dir / name

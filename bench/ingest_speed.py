@@ -137,7 +137,7 @@ def main() -> None:
     print(common.machine())
     settings = Settings.from_env()
     started = time.perf_counter()
-    emb = load_embedder(settings.model, settings.cache_dir)
+    emb = load_embedder(settings.model, settings.cache_dir, settings.runtime)
     print(f"model {settings.model} loaded in {time.perf_counter() - started:.1f} s")
     content = common.EVAL / args.set / "corpus"
     full_ingest(emb, settings, content, args.repeats)

@@ -68,7 +68,7 @@ def main() -> None:
     content = common.base_content()
     pool = common.questions()
     s = Settings.from_env()
-    emb = load_embedder(s.model, s.cache_dir)
+    emb = load_embedder(s.model, s.cache_dir, s.runtime)
     qvecs = emb.queries(pool[-200:])
     print(f"{'passages':>9} {'build':>7} {'open':>6} {'floor ms':>9} {'start-up':>9} {'RSS start':>10} "
           f"{'ask median/p95':>15} {'search median/p95':>18} {'RSS after':>10}  note")

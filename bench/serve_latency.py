@@ -31,7 +31,7 @@ def floor_ms(index_dir: Path, questions: list[str]) -> list[float]:
     from kb.settings import Settings
 
     s = Settings.from_env()
-    emb = load_embedder(s.model, s.cache_dir)
+    emb = load_embedder(s.model, s.cache_dir, s.runtime)
     index = Index(index_dir, emb)
     emb.queries(["прогрев"])
     out = []
@@ -48,7 +48,7 @@ def batching(questions: list[str], clients: int) -> None:
     from kb.settings import Settings
 
     s = Settings.from_env()
-    emb = load_embedder(s.model, s.cache_dir)
+    emb = load_embedder(s.model, s.cache_dir, s.runtime)
     for label, one in (("direct model calls", lambda q: emb.queries([q])[0]), ("batched", Batcher(emb.queries))):
         def timed(q: str, one: object = one) -> float:
             started = time.perf_counter()

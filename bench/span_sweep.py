@@ -45,7 +45,7 @@ def main() -> None:
     ap.add_argument("--index-root", type=Path, default=Path("/tmp/kb-eval"))
     args = ap.parse_args()
     s = Settings.from_env()
-    emb = load_embedder(s.model, s.cache_dir)
+    emb = load_embedder(s.model, s.cache_dir, s.runtime)
     keys = [(m, w, j) for m in ("stored",) for w in WEIGHTS for j in JOINS]
     print("answer-hit by method @ lexical weight / join tolerance")
     for name in args.sets.split(","):

@@ -59,7 +59,7 @@ def main(verbose: bool) -> None:
 def _embedder(s: Settings) -> Any:
     from kb.embedding import load_embedder
 
-    return load_embedder(s.model, s.cache_dir)
+    return load_embedder(s.model, s.cache_dir, s.runtime)
 
 
 def _ingest(s: Settings, quiet: bool) -> Any:

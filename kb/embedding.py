@@ -13,12 +13,15 @@ from typing import Any
 
 import numpy as np
 
+from kb import onnx_model
 from kb.errors import ModelError
+from kb.onnx_model import OnnxModel
 from kb.settings import DEFAULT_MODEL
 
 log = logging.getLogger(__name__)
 BATCH = 32
 QUERY_CACHE = 4096
+RUNTIMES = ("onnx", "torch")
 
 
 class Batcher:
@@ -61,28 +64,47 @@ class Batcher:
                 f.set_result(v)
 
 
+class TorchModel:
+    """A sentence-transformers model run by torch: any model the setting names."""
+
+    def __init__(self, model: Any) -> None:
+        self._model = model
+        self.dim = int(model.get_embedding_dimension())
+        self.max_tokens = int(model.max_seq_length)
+        self.prompts: dict[str, str] = getattr(model, "prompts", {}) or {}
+
+    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        vecs = self._model.encode(
+            texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+        return np.ascontiguousarray(vecs, dtype=np.float32)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._model.tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"])
+
+
 class Embedder:
-    """A loaded sentence-transformers model with the prompts it needs for queries and passages."""
+    """An embedding model (ONNX Runtime or torch) with the prompts it needs for queries and passages."""
 
     def __init__(self, model: Any, name: str) -> None:
         self._model = model
         self.name = name
-        self.dim = int(model.get_embedding_dimension())
-        self.max_tokens = int(model.max_seq_length)
-        prompts = getattr(model, "prompts", {}) or {}
-        self._query_prompt = "query" if "query" in prompts else None
-        self._passage_prompt = "passage" if "passage" in prompts else None
-        self._tokenizer = model.tokenizer
+        self.backend = "onnxruntime" if isinstance(model, OnnxModel) else "torch"
+        self.dim = int(model.dim)
+        self.max_tokens = int(model.max_tokens)
+        self._query_prompt = model.prompts.get("query", "")
+        self._passage_prompt = model.prompts.get("passage", "")
         self._batcher = Batcher(self.queries)
         self._cached_query = functools.lru_cache(maxsize=QUERY_CACHE)(self._query)
+        self._count_word = functools.lru_cache(maxsize=200_000)(model.count_tokens)
 
     def passages(self, texts: Sequence[str], batch_size: int = BATCH) -> np.ndarray:
-        """Unit vectors for passages, in the order given (the model batches them by length)."""
-        return self._encode(list(texts), self._passage_prompt, batch_size)
+        """Unit vectors for passages, in the order given."""
+        return self._encode([self._passage_prompt + t for t in texts], batch_size)
 
     def queries(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors for questions."""
-        return self._encode(list(texts), self._query_prompt, BATCH)
+        return self._encode([self._query_prompt + t for t in texts], BATCH)
 
     def query(self, text: str) -> np.ndarray:
         """The unit vector of one question (read-only); repeated questions come from a cache."""
@@ -93,37 +115,16 @@ class Embedder:
         vec.flags.writeable = False
         return vec
 
-    def _encode(self, texts: list[str], prompt: str | None, batch_size: int) -> np.ndarray:
+    def _encode(self, texts: list[str], batch_size: int) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vecs = self._model.encode(
-            texts,
-            prompt_name=prompt,
-            batch_size=batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.ascontiguousarray(vecs, dtype=np.float32)
+        return self._model.encode(texts, batch_size)  # type: ignore[no-any-return]
 
     def count_tokens(self, text: str) -> int:
         """Tokens the model sees for ``text``, without special tokens."""
         if len(text) > 20000:
-            return sum(_count_words(self._tokenizer, w) for w in text.split())
-        return len(self._tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"])
-
-
-@functools.lru_cache(maxsize=200_000)
-def _count_words_cached(tokenizer_id: int, word: str) -> int:
-    return len(_TOKENIZERS[tokenizer_id](word, add_special_tokens=False)["input_ids"])
-
-
-_TOKENIZERS: dict[int, Any] = {}
-
-
-def _count_words(tokenizer: Any, word: str) -> int:
-    _TOKENIZERS[id(tokenizer)] = tokenizer
-    return _count_words_cached(id(tokenizer), word)
+            return sum(self._count_word(w) for w in text.split())
+        return int(self._model.count_tokens(text))
 
 
 def _default_folder(cache_dir: Path) -> Path:
@@ -178,11 +179,24 @@ def _load_st(name_or_path: str) -> Any:
 
 
 @functools.lru_cache(maxsize=4)
-def load_embedder(model: str, cache_dir: Path) -> Embedder:
-    """Load (building once, if it is the default) and share one model per process."""
+def load_embedder(model: str, cache_dir: Path, runtime: str = "onnx") -> Embedder:
+    """Load (building once, if it is the default) and share one model per process.
+
+    The default model runs on ONNX Runtime unless ``runtime`` is "torch"; any other model runs on torch
+    through sentence-transformers. An export that fails or disagrees with torch falls back to torch.
+    """
+    if runtime not in RUNTIMES:
+        raise ModelError(f"unknown model runtime {runtime!r}: use one of {', '.join(RUNTIMES)}")
     try:
-        path = str(_default_folder(cache_dir)) if model == DEFAULT_MODEL else model
-        return Embedder(_load_st(path), model)
+        if model != DEFAULT_MODEL:
+            return Embedder(TorchModel(_load_st(model)), model)
+        folder = _default_folder(cache_dir)
+        if runtime == "onnx" and onnx_model.supported(folder):
+            try:
+                return Embedder(onnx_model.load(folder), model)
+            except Exception as exc:  # torch still works: slower, never wrong
+                log.warning("ONNX Runtime unavailable for %s (%s); using torch", folder, exc)
+        return Embedder(TorchModel(_load_st(str(folder))), model)
     except ModelError:
         raise
     except Exception as exc:

@@ -138,7 +138,7 @@ class KnowledgeBase:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = load_embedder(self.settings.model, self.settings.cache_dir)
+            self._embedder = load_embedder(self.settings.model, self.settings.cache_dir, self.settings.runtime)
         return self._embedder
 
     def index(self) -> Index:

