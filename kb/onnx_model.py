@@ -49,7 +49,7 @@ def export(folder: Path) -> Path:
     from sentence_transformers import SentenceTransformer
 
     st = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
-    bert = st[0].auto_model.eval()
+    bert = st[0].auto_model.eval()  # type: ignore[union-attr]
 
     class Pooled(torch.nn.Module):
         def __init__(self) -> None:
