@@ -4,7 +4,7 @@
 
 Full ingest: `kb.ingest.ingest` into an empty index (scan, parse, chunk, embed passages and their answer
 spans, store, keyword index) in-process with the model already loaded, beside the model alone encoding
-the very same passage texts with the same batch size (`SentenceTransformer.encode`), and the same for
+the very same passage texts with the same batch size (`Embedder.passages`: the prompt and the model run, nothing else), and the same for
 the answer-span texts. Runs alternate; medians are printed, with the ratio of the pipeline to the model
 alone on passages (the floor the issue names) and to all the model work the pipeline does.
 
@@ -63,12 +63,10 @@ def full_ingest(emb: Embedder, settings: Settings, content: Path, repeats: int) 
             pipeline.append(seconds)
             texts = texts if texts[0] else embed_texts(Path(tmp) / "index")
         started = time.perf_counter()
-        emb._model.encode(texts[0], prompt_name="passage", batch_size=BATCH, normalize_embeddings=True,
-                          show_progress_bar=False)
+        emb.passages(texts[0], batch_size=BATCH)
         floor.append(time.perf_counter() - started)
         started = time.perf_counter()
-        emb._model.encode(texts[1], prompt_name="passage", batch_size=BATCH, normalize_embeddings=True,
-                          show_progress_bar=False)
+        emb.passages(texts[1], batch_size=BATCH)
         spans_s.append(time.perf_counter() - started)
         print(f"  run {run + 1}: pipeline {pipeline[-1]:.1f} s; model alone: passages {floor[-1]:.1f} s,"
               f" answer spans {spans_s[-1]:.1f} s", flush=True)
@@ -84,7 +82,7 @@ def full_ingest(emb: Embedder, settings: Settings, content: Path, repeats: int) 
 def batch_sweep(emb: Embedder, texts: list[str]) -> None:
     for batch in (8, 16, 32, 64):
         started = time.perf_counter()
-        emb._model.encode(texts, prompt_name="passage", batch_size=batch, show_progress_bar=False)
+        emb.passages(texts, batch_size=batch)
         print(f"  model alone, batch {batch:3}: {len(texts) / (time.perf_counter() - started):.1f} passages/s")
 
 
