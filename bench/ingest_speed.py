@@ -4,9 +4,10 @@
 
 Full ingest: `kb.ingest.ingest` into an empty index (scan, parse, chunk, embed passages and their answer
 spans, store, keyword index) in-process with the model already loaded, beside the model alone encoding
-the very same passage texts with the same batch size (`Embedder.passages`: the prompt and the model run, nothing else), and the same for
-the answer-span texts. Runs alternate; medians are printed, with the ratio of the pipeline to the model
-alone on passages (the floor the issue names) and to all the model work the pipeline does.
+the very same passage texts with the same batch size (`Embedder.passages`: the prompt and the model run,
+nothing else), and the same for the answer-span texts. Runs alternate; medians are printed, with the
+ratio of the pipeline to the model alone on passages (the floor the issue names)
+and to all the model work the pipeline does.
 
 Incremental: a knowledge base of about N passages made of copies of the eval corpora (identical copies
 share vectors, so building it embeds nothing new), then one file is changed and re-ingested; printed
