@@ -8,10 +8,11 @@ from typing import Any
 
 import numpy as np
 
+from kb.chunking import Chunk
 from kb.search import Filters, Hit, Index, Ranking
 from kb.spans import MAX_SPAN_CHARS as MAX_ANSWER_CHARS
 from kb.spans import spans
-from kb.text import content_stems, script, terms
+from kb.text import content_stems, learn, script, terms
 
 SOURCES = 5
 # Logistic model over retrieval and answer features, fitted by bench/calibrate.py on ../shared/eval
@@ -146,6 +147,8 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: np
     hits = ranking.hits[:SOURCES]
     if not hits:
         return Answer(False, None, 0.0, [], features={})
+    top = hits[0]
+    learn(Chunk("", top.heading, top.heading_path, top.text, 0, 0).embed_text(top.title), index.store.terms_of(top.id))
     span, sim = best_span(index, qvec, hits[0], question)
     feats = features(index, ranking, sim, question)
     conf = confidence(feats)

@@ -257,22 +257,41 @@ class Store:
             " WHERE v.spans IS NULL").fetchall()
         return [(str(r[0]), tuple(json.loads(r[1])), str(r[2])) for r in rows]
 
+    def terms_of(self, passage_id: int) -> list[str]:
+        """The index terms stored for a passage at ingest (of its title, heading path and text)."""
+        row = self.conn.execute("SELECT terms FROM passages_fts WHERE rowid = ?", (passage_id,)).fetchone()
+        return str(row[0]).split() if row else []
+
     def span_vectors(self, passage_id: int) -> np.ndarray | None:
         """The passage's span vectors (see kb.spans), or None when it has none."""
         return self.span_vectors_of([passage_id]).get(passage_id)
 
     def span_vectors_of(self, passage_ids: Iterable[int]) -> dict[int, np.ndarray]:
         """Span vectors by passage id, read in one query per 500 passages; passages without them are left out."""
-        ids = list(passage_ids)
+        ids, counts, vecs = self.span_matrix(passage_ids)
+        bounds = np.cumsum([0, *counts])
+        return {pid: vecs[a:b] for pid, a, b in zip(ids, bounds[:-1], bounds[1:])}
+
+    def span_matrix(self, passage_ids: Iterable[int]) -> tuple[list[int], list[int], np.ndarray]:
+        """The span vectors of these passages as one matrix: passage ids, each one's number of rows, the rows.
+
+        One query per 500 passages and one conversion from float16: the cost of a question does not grow with
+        a Python loop over its candidates' spans.
+        """
+        wanted = list(passage_ids)
         dim = int(self.get_meta("dim") or 0)
-        out: dict[int, np.ndarray] = {}
-        for start in range(0, len(ids) if dim else 0, 500):
-            part = ids[start : start + 500]
+        ids: list[int] = []
+        counts: list[int] = []
+        blobs: list[bytes] = []
+        for start in range(0, len(wanted) if dim else 0, 500):
+            part = wanted[start : start + 500]
             marks = ",".join("?" * len(part))
-            out.update(
-                (int(r[0]), np.frombuffer(r[1], dtype=np.float16).reshape(-1, dim).astype(np.float32))
-                for r in self.conn.execute(
-                    "SELECT p.id, v.spans FROM passages p JOIN vectors v ON v.key = p.key"
-                    f" WHERE p.id IN ({marks}) AND v.spans IS NOT NULL", part)
-            )
-        return out
+            for pid, blob in self.conn.execute(
+                "SELECT p.id, v.spans FROM passages p JOIN vectors v ON v.key = p.key"
+                f" WHERE p.id IN ({marks}) AND v.spans IS NOT NULL AND length(v.spans) > 0", part
+            ):
+                ids.append(int(pid))
+                counts.append(len(blob) // (2 * dim))
+                blobs.append(blob)
+        vecs = np.frombuffer(b"".join(blobs), dtype=np.float16).reshape(-1, dim or 1).astype(np.float32)
+        return ids, counts, vecs

@@ -38,10 +38,33 @@ def _whole_email(match: re.Match[str]) -> str:
     return " " + "".join(_WORD.findall(match.group(0).lower())).replace("_", "") + " "
 
 
+def words(text: str) -> list[str]:
+    """The words of ``text`` that become its terms, in order: lower-cased, split at underscores, e-mails whole."""
+    return _WORD.findall(_EMAIL.sub(_whole_email, text).lower().replace("_", " "))
+
+
 def terms(text: str) -> list[str]:
     """Index terms of ``text`` in order, lower-cased; underscores split words, an e-mail address is one term."""
-    text = _EMAIL.sub(_whole_email, text)
-    return [stem(w) for w in _WORD.findall(text.lower().replace("_", " "))]
+    return [_LEARNED.get(w) or stem(w) for w in words(text)]
+
+
+# Index forms read back from the index (see learn); cleared when it outgrows its limit.
+_LEARNED: dict[str, str] = {}
+LEARNED_LIMIT = 200_000
+
+
+def learn(text: str, stored: list[str]) -> None:
+    """Take the terms ingest stored for ``text`` as its words' index forms, instead of lemmatising them again.
+
+    Lemmatising a word pymorphy3 has not seen in this process costs ~50 us; an answer reads the terms of
+    its top passage a few times (coverage, spans), so a fresh server would pay that for each new passage.
+    """
+    found = words(text)
+    if len(found) != len(stored):  # not the text these terms were made from
+        return
+    if len(_LEARNED) > LEARNED_LIMIT:
+        _LEARNED.clear()
+    _LEARNED.update(zip(found, stored))
 
 
 def fts_query(text: str, limit: int = 64) -> str:

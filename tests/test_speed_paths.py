@@ -134,3 +134,28 @@ def test_hnsw_past_the_exact_limit_finds_what_exact_search_finds(fixture_setting
         only = search.Filters(client="zenit")
         assert [h.id for h in approx.search(q, k=3, filters=only)] == \
             [h.id for h in fixture_index.search(q, k=3, filters=only)]
+
+
+def test_stored_terms_are_what_answering_would_compute(fixture_index: Index) -> None:
+    import json
+
+    from kb.chunking import Chunk
+    from kb.text import terms
+
+    rows = fixture_index.store.conn.execute(
+        "SELECT p.id, p.heading, p.heading_path, p.text, d.title FROM passages p JOIN documents d ON d.id = p.doc_id"
+    ).fetchall()
+    assert rows
+    for pid, heading, path, text, title in rows:
+        context = Chunk("", heading, tuple(json.loads(path)), text, 0, 0).embed_text(title)
+        assert fixture_index.store.terms_of(pid) == terms(context)
+
+
+def test_learned_terms_stand_in_only_for_the_text_they_were_stored_for() -> None:
+    from kb import text
+
+    text.learn("Отгрузка партии", ["a", "b", "c"])  # not this text's terms: ignored
+    assert text.terms("Отгрузка партии") == [text.stem("отгрузка"), text.stem("партии")]
+    text.learn("Отгрузка партии", ["отгрузк", "парт"])
+    assert text._LEARNED["партии"] == "парт"
+    text._LEARNED.clear()
