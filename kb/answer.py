@@ -149,7 +149,7 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: np
         return Answer(False, None, 0.0, [], features={})
     top = hits[0]
     learn(Chunk("", top.heading, top.heading_path, top.text, 0, 0).embed_text(top.title), index.store.terms_of(top.id))
-    span, sim = best_span(index, qvec, hits[0], question)
+    span, sim = best_span(index, qvec, top, question)
     feats = features(index, ranking, sim, question)
     conf = confidence(feats)
     answered = conf >= REFUSE_BELOW

@@ -16,7 +16,6 @@ import os
 import shutil
 import warnings
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -149,6 +148,6 @@ class OnnxModel:
         return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
 
 
-def load(folder: Path) -> Any:
+def load(folder: Path) -> OnnxModel:
     """The ONNX runtime for ``folder``, exporting it first if needed."""
     return OnnxModel(folder, export(folder))
