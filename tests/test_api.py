@@ -30,6 +30,11 @@ def test_health_and_metrics(client: TestClient) -> None:
     client.post("/api/ask", json={"question": "Какой курс биткоина будет в следующем году?"})
     text = client.get("/metrics").text
     assert "kb_requests_total" in text and "kb_request_seconds" in text
+    assert 'kb_requests_total{route="/api/ask",status="200"} 1.0' in text
+    assert 'kb_requests_total{route="/healthz",status="200"} 1.0' in text
+    assert 'kb_request_seconds_count{route="/api/ask"} 1.0' in text
+    client.get("/api/gaps/12345/nothing")
+    assert 'kb_requests_total{route="/api/gaps/{id}/nothing",status="404"} 1.0' in client.get("/metrics").text
     assert "kb_refusals_total 1.0" in text and "kb_index_passages 11.0" in text
 
 
