@@ -40,9 +40,12 @@ def supported(folder: Path) -> bool:
 
 def export(folder: Path) -> Path:
     """Write ``folder/onnx/model.onnx`` from the folder's torch weights (once), verified against them."""
-    target = folder / FOLDER / "model.onnx"
+    final = folder / FOLDER
+    target = final / "model.onnx"
     if target.exists():
         return target
+    if final.exists():  # an export only ever lands whole (renamed into place), so this one is a leftover
+        shutil.rmtree(final)
     import onnx
     import torch
     from sentence_transformers import SentenceTransformer
@@ -86,7 +89,12 @@ def export(folder: Path) -> Path:
     if worst < AGREEMENT:
         shutil.rmtree(tmp, ignore_errors=True)
         raise ModelError(f"the ONNX export disagrees with the torch model (cosine {worst:.5f})")
-    os.replace(tmp, folder / FOLDER)
+    try:
+        os.replace(tmp, final)
+    except OSError:  # another process's export landed first: use it
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not target.exists():
+            raise
     log.info("ONNX model verified against torch (min cosine %.6f)", worst)
     return target
 

@@ -63,6 +63,8 @@ def _cache_without_export(tmp_path: Path) -> Path:
 
 def test_a_missing_export_is_made_once_and_checked(tmp_path: Path, embedder: Embedder) -> None:
     folder = _cache_without_export(tmp_path)
+    (folder / onnx_model.FOLDER).mkdir()  # a leftover without a model (say, a copy cut short) is replaced
+    (folder / onnx_model.FOLDER / "model.onnx.data").write_bytes(b"partial")
     got = load_embedder(DEFAULT_MODEL, tmp_path / "cache", "onnx")
     assert got.backend == "onnxruntime"
     assert sorted(p.name for p in (folder / onnx_model.FOLDER).iterdir()) == ["model.onnx", "model.onnx.data"]
