@@ -39,7 +39,7 @@ def machine() -> str:
                 if line.startswith("model name")), platform.processor())
     mem = next((int(line.split()[1]) // 1024 // 1024 for line in Path("/proc/meminfo").read_text().splitlines()
                 if line.startswith("MemTotal")), 0)
-    runtime = os.environ.get("KB_RUNTIME") or "onnx"
+    runtime = os.environ.get("KB_RUNTIME") or "openvino"
     return (f"machine: {platform.node()}, {cpu}, {os.cpu_count()} cpus, {mem} GiB, "
             f"python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M')}, model runtime {runtime},"
             f" load average {os.getloadavg()[0]:.2f} at start")

@@ -21,7 +21,7 @@ from kb.settings import DEFAULT_MODEL
 log = logging.getLogger(__name__)
 BATCH = 8  # bench/backend_trial.py: 21 passages/s at batch 8 against 15 at batch 32 (less padding, warmer caches)
 QUERY_CACHE = 4096
-RUNTIMES = ("onnx", "torch")
+RUNTIMES = ("openvino", "onnx", "torch")
 
 
 class Batcher:
@@ -89,7 +89,7 @@ class Embedder:
     def __init__(self, model: Any, name: str) -> None:
         self._model = model
         self.name = name
-        self.backend = "onnxruntime" if isinstance(model, OnnxModel) else "torch"
+        self.backend = model.engine if isinstance(model, OnnxModel) else "torch"
         self.dim = int(model.dim)
         self.max_tokens = int(model.max_tokens)
         self._query_prompt = model.prompts.get("query", "")
@@ -179,11 +179,12 @@ def _load_st(name_or_path: str) -> Any:
 
 
 @functools.lru_cache(maxsize=4)
-def load_embedder(model: str, cache_dir: Path, runtime: str = "onnx") -> Embedder:
+def load_embedder(model: str, cache_dir: Path, runtime: str = "openvino") -> Embedder:
     """Load (building once, if it is the default) and share one model per process.
 
-    The default model runs on ONNX Runtime unless ``runtime`` is "torch"; any other model runs on torch
-    through sentence-transformers. An export that fails or disagrees with torch falls back to torch.
+    The default model runs its ONNX export on OpenVINO ("openvino") or ONNX Runtime ("onnx"), or runs on
+    torch ("torch"); any other model runs on torch through sentence-transformers. An export that fails or
+    disagrees with torch falls back to torch.
     """
     if runtime not in RUNTIMES:
         raise ModelError(f"unknown model runtime {runtime!r}: use one of {', '.join(RUNTIMES)}")
@@ -191,11 +192,12 @@ def load_embedder(model: str, cache_dir: Path, runtime: str = "onnx") -> Embedde
         if model != DEFAULT_MODEL:
             return Embedder(TorchModel(_load_st(model)), model)
         folder = _default_folder(cache_dir)
-        if runtime == "onnx" and onnx_model.supported(folder):
+        if runtime != "torch" and onnx_model.supported(folder):
+            engine = "onnxruntime" if runtime == "onnx" else "openvino"
             try:
-                return Embedder(onnx_model.load(folder), model)
+                return Embedder(onnx_model.load(folder, engine), model)
             except Exception as exc:  # torch still works: slower, never wrong
-                log.warning("ONNX Runtime unavailable for %s (%s); using torch", folder, exc)
+                log.warning("%s unavailable for %s (%s); using torch", engine, folder, exc)
         return Embedder(TorchModel(_load_st(str(folder))), model)
     except ModelError:
         raise

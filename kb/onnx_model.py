@@ -14,7 +14,9 @@ import json
 import logging
 import os
 import shutil
+import threading
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -99,11 +101,17 @@ def export(folder: Path) -> Path:
     return target
 
 
-class OnnxModel:
-    """Tokenise with the folder's ``tokenizer.json``, run the exported graph, return unit vectors."""
+ENGINES = ("openvino", "onnxruntime")
 
-    def __init__(self, folder: Path, file: Path) -> None:
-        import onnxruntime as ort
+
+class OnnxModel:
+    """Tokenise with the folder's ``tokenizer.json``, run the exported graph, return unit vectors.
+
+    The graph runs on OpenVINO (the default: in bfloat16 where the CPU has it, which here doubled passages
+    per second at a cosine of 0.99999 to float32) or on ONNX Runtime.
+    """
+
+    def __init__(self, folder: Path, file: Path, engine: str = "openvino") -> None:
         from tokenizers import Tokenizer
 
         config = json.loads((folder / "tokenizer_config.json").read_text())
@@ -121,13 +129,35 @@ class OnnxModel:
         if pad_id is None:
             raise ModelError(f"{folder}: the tokenizer has no padding token {pad!r}")
         self._pad_id = pad_id
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = os.cpu_count() or 1
-        options.inter_op_num_threads = 1
-        # Idle model threads sleep instead of spinning, leaving the cores to the server's other work.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = ort.InferenceSession(str(file), options, providers=["CPUExecutionProvider"])
-        self.dim = int(self._session.get_outputs()[0].shape[1])
+        if engine not in ENGINES:
+            raise ModelError(f"unknown engine {engine!r}")
+        self.engine = engine
+        self._run: Callable[[dict[str, np.ndarray]], np.ndarray]
+        if engine == "openvino":
+            import openvino as ov
+
+            compiled = ov.Core().compile_model(
+                str(file), "CPU", {"INFERENCE_NUM_THREADS": os.cpu_count() or 1, "PERFORMANCE_HINT": "LATENCY"})
+            requests = threading.local()  # one infer request per thread: ingest and questions may overlap
+
+            def run_openvino(feed: dict[str, np.ndarray]) -> np.ndarray:
+                if not hasattr(requests, "request"):
+                    requests.request = compiled.create_infer_request()
+                return np.array(requests.request.infer(feed)[compiled.output(0)], dtype=np.float32)
+
+            self._run = run_openvino
+            self.dim = int(compiled.output(0).get_partial_shape()[1].get_length())
+        else:
+            import onnxruntime as ort
+
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = os.cpu_count() or 1
+            options.inter_op_num_threads = 1
+            # Idle model threads sleep instead of spinning, leaving the cores to the server's other work.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            session = ort.InferenceSession(str(file), options, providers=["CPUExecutionProvider"])
+            self._run = lambda feed: session.run(None, feed)[0]
+            self.dim = int(session.get_outputs()[0].shape[1])
 
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
         """Unit vectors, in the order given; texts are batched by length so padding stays small."""
@@ -144,7 +174,7 @@ class OnnxModel:
             for row, seq in enumerate(ids):
                 feed["input_ids"][row, : len(seq)] = seq
                 feed["attention_mask"][row, : len(seq)] = 1
-            out[rows] = self._session.run(None, feed)[0]
+            out[rows] = self._run(feed)
         return out
 
     def _truncated(self, ids: list[int]) -> list[int]:
@@ -156,6 +186,6 @@ class OnnxModel:
         return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
 
 
-def load(folder: Path) -> OnnxModel:
-    """The ONNX runtime for ``folder``, exporting it first if needed."""
-    return OnnxModel(folder, export(folder))
+def load(folder: Path, engine: str = "openvino") -> OnnxModel:
+    """The exported graph of ``folder`` on ``engine``, exporting it first if needed."""
+    return OnnxModel(folder, export(folder), engine)

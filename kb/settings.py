@@ -36,7 +36,7 @@ class Settings:
     index_dir: Path = Path(".kb/index")
     data_dir: Path = Path(".kb/data")
     model: str = DEFAULT_MODEL
-    runtime: str = "onnx"  # or "torch"; only the default model runs on ONNX Runtime
+    runtime: str = "openvino"  # or "onnx" (ONNX Runtime) or "torch"; other models than the default run on torch
     cache_dir: Path = Path.home() / ".cache" / "kb"
     max_file_mb: float = 5.0
     chunk_tokens: int = 320
