@@ -1,11 +1,10 @@
-"""The embedding model run by ONNX Runtime: the same vectors as sentence-transformers, without torch.
+"""The embedding model run from its ONNX export: the same vectors as sentence-transformers, without torch.
 
 A sentence-transformers folder whose modules are a transformer, mean pooling and normalisation is
 exported once (with torch) to ``onnx/model.onnx``, pooling and normalisation included, and checked
-against the torch model. After that, questions and passages are embedded with ``onnxruntime`` and the
-folder's ``tokenizer.json``; torch is never imported. The weights are a separate file that ONNX
-Runtime maps into memory: pages of the 250,000-row word-embedding table that no text touches never
-take RAM. Figures: ``bench/backend_trial.py``.
+against the torch model. After that, questions and passages are embedded with the folder's
+``tokenizer.json`` and the graph on OpenVINO (default) or ONNX Runtime; torch is never imported. The
+weights are a separate file, which ONNX Runtime maps into memory. Figures: ``bench/backend_trial.py``.
 """
 
 from __future__ import annotations
