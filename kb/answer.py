@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from kb.chunking import Chunk
-from kb.search import Filters, Hit, Index, Ranking
+from kb.search import Filters, Hit, Index, Ranking, Vector
 from kb.spans import MAX_SPAN_CHARS as MAX_ANSWER_CHARS
 from kb.spans import spans
 from kb.text import content_stems, learn, script, terms
@@ -63,7 +63,7 @@ def best_span(index: Index, qvec: np.ndarray, hit: Hit, question: str = "") -> t
     units = spans(hit.text)
     if not units:
         return hit.text[:MAX_ANSWER_CHARS], 0.0
-    vecs = index.store.span_vectors(hit.id)
+    vecs = index.span_vectors_of([hit.id]).get(hit.id)
     if vecs is None or len(vecs) != len(units):  # not stored (cannot happen after a complete ingest)
         context = " > ".join(hit.heading_path)
         vecs = index.embedder.passages([f"{context}\n{u.text}" for u in units])
@@ -135,15 +135,18 @@ def confidence(feats: dict[str, float]) -> float:
     return round(1.0 / (1.0 + math.exp(-z)), 4)
 
 
-def answer(index: Index, question: str, filters: Filters | None = None, qvec: np.ndarray | None = None,
+def answer(index: Index, question: str, filters: Filters | None = None, qvec: Vector | None = None,
            ranking: Ranking | None = None) -> Answer:
     """Answer from the best passage, or refuse when the confidence is below the calibrated threshold.
 
     A ``ranking`` already retrieved for this question (with these filters) is reused, not fetched again.
     """
     filters = filters or Filters()
-    qvec = index.embedder.query(question) if qvec is None else qvec
     ranking = ranking or index.retrieve(question, k=SOURCES, filters=filters, qvec=qvec)
+    if ranking.qvec is not None:
+        qvec = ranking.qvec
+    elif qvec is None or callable(qvec):
+        qvec = index.embedder.query(question)
     hits = ranking.hits[:SOURCES]
     if not hits:
         return Answer(False, None, 0.0, [], features={})

@@ -6,6 +6,7 @@ import functools
 import logging
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from pathlib import Path
@@ -39,6 +40,10 @@ class Batcher:
         self._worker: threading.Thread | None = None
 
     def __call__(self, text: str) -> np.ndarray:
+        return self.submit(text).result()
+
+    def submit(self, text: str) -> Future[np.ndarray]:
+        """Queue ``text`` and return at once; the future holds its vector when the model has run."""
         mine: Future[np.ndarray] = Future()
         with self._ready:
             self._pending.append((text, mine))
@@ -46,7 +51,7 @@ class Batcher:
                 self._worker = threading.Thread(target=self._run, name="kb-model", daemon=True)
                 self._worker.start()
             self._ready.notify()
-        return mine.result()
+        return mine
 
     def _run(self) -> None:
         while True:
@@ -95,7 +100,8 @@ class Embedder:
         self._query_prompt = model.prompts.get("query", "")
         self._passage_prompt = model.prompts.get("passage", "")
         self._batcher = Batcher(self.queries)
-        self._cached_query = functools.lru_cache(maxsize=QUERY_CACHE)(self._query)
+        self._asked: OrderedDict[str, np.ndarray] = OrderedDict()  # question vectors, least recently used first
+        self._asked_lock = threading.Lock()
         self._count_word = functools.lru_cache(maxsize=200_000)(model.count_tokens)
 
     def passages(self, texts: Sequence[str], batch_size: int = BATCH) -> np.ndarray:
@@ -108,12 +114,31 @@ class Embedder:
 
     def query(self, text: str) -> np.ndarray:
         """The unit vector of one question (read-only); repeated questions come from a cache."""
-        return self._cached_query(text)
+        return self.query_soon(text)()
 
-    def _query(self, text: str) -> np.ndarray:
-        vec = np.asarray(self._batcher(text))
-        vec.flags.writeable = False
-        return vec
+    def query_soon(self, text: str) -> Callable[[], np.ndarray]:
+        """Start embedding one question and return at once: calling the result waits for its vector.
+
+        The caller does its other work (the keyword search) while the model runs. The last
+        :data:`QUERY_CACHE` questions' vectors are kept, so a repeated question needs no model run.
+        """
+        with self._asked_lock:
+            known = self._asked.get(text)
+            if known is not None:
+                self._asked.move_to_end(text)
+                return lambda: known
+        pending = self._batcher.submit(text)
+
+        def vector() -> np.ndarray:
+            vec = np.asarray(pending.result())
+            vec.flags.writeable = False
+            with self._asked_lock:
+                self._asked[text] = vec
+                if len(self._asked) > QUERY_CACHE:
+                    self._asked.popitem(last=False)
+            return vec
+
+        return vector
 
     def _encode(self, texts: list[str], batch_size: int) -> np.ndarray:
         if not texts:

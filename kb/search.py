@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Iterable
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -22,6 +24,8 @@ from kb.text import from_wrong_layout, fts_query, script, terms
 log = logging.getLogger(__name__)
 Mode = Literal["dense", "keyword", "hybrid"]
 MODES: tuple[Mode, ...] = ("dense", "keyword", "hybrid")
+Vector = np.ndarray | Callable[[], np.ndarray]
+_NO_SPANS = np.zeros((0, 0), dtype=np.float32)
 _CYRILLIC_RE = re.compile("[а-яё]")
 CANDIDATES = 50
 # Measured with bench/fusion_sweep.py and bench/span_evidence_sweep.py on fedora-faq-ru, xquad-ru and xquad-en:
@@ -38,6 +42,9 @@ EXACT_UP_TO = 200_000
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 200
 HNSW_EF_SEARCH = 512
+# Span vectors kept in memory, as float32 rows (1.5 KB each): 32,768 rows hold every span of a ~5,000-passage
+# base in 48 MB; a larger base keeps its most recently asked passages' spans.
+SPAN_CACHE_ROWS = 32_768
 
 
 def vector_index(dim: int, size: int) -> faiss.IndexIDMap2:
@@ -135,6 +142,7 @@ class Ranking:
     hits: list[Hit]
     dense: dict[int, float]
     keyword: dict[int, float]
+    qvec: np.ndarray | None = None  # None in keyword mode
 
 
 def bm25_idf(df: int, n: int) -> float:
@@ -153,6 +161,12 @@ class Index:
             raise StoreError(f"index was built with model {built_with!r}, not {embedder.name!r}: run `kb ingest`")
         self.generation = self.store.get_meta("generation") or "0"
         self.df = self.store.document_frequencies()
+        # Each passage's document and section: fusion ranks candidates without reading their rows, and only
+        # the hits returned are read.
+        self.sections = self.store.sections()
+        self._spans: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._span_rows = 0
+        self._span_lock = threading.Lock()
         ids, vecs = self.store.vectors()
         self.size = len(ids)
         self.faiss = vector_index(embedder.dim, self.size)
@@ -209,11 +223,34 @@ class Index:
 
     def span_cosines(self, qvec: np.ndarray, passage_ids: Iterable[int]) -> dict[int, float]:
         """Each passage's best answer-span cosine with the question, from the span vectors made at ingest."""
-        ids, counts, vecs = self.store.span_matrix(passage_ids)
-        if not ids:
+        spans = self.span_vectors_of(passage_ids)
+        if not spans:
             return {}
-        best = np.maximum.reduceat(vecs @ qvec, np.cumsum([0, *counts[:-1]]))
-        return dict(zip(ids, best.tolist()))
+        counts = [len(v) for v in spans.values()]
+        best = np.maximum.reduceat(np.concatenate(list(spans.values())) @ qvec, np.cumsum([0, *counts[:-1]]))
+        return dict(zip(spans, best.tolist()))
+
+    def span_vectors_of(self, passage_ids: Iterable[int]) -> dict[int, np.ndarray]:
+        """Span vectors (float32) by passage id, passages without any left out: from memory, else read from the
+        store in one query and kept, least recently used first out once :data:`SPAN_CACHE_ROWS` are held."""
+        wanted = list(passage_ids)
+        with self._span_lock:
+            found = {pid: self._spans[pid] for pid in wanted if pid in self._spans}
+            for pid in found:
+                self._spans.move_to_end(pid)
+        missing = [pid for pid in wanted if pid not in found]
+        if missing:
+            ids, counts, vecs = self.store.span_matrix(missing)
+            read = dict(zip(ids, np.split(vecs, np.cumsum(counts[:-1])) if ids else []))
+            with self._span_lock:
+                for pid in missing:  # a passage without span vectors is remembered as having none
+                    if pid not in self._spans:
+                        self._spans[pid] = read.get(pid, _NO_SPANS)
+                        self._span_rows += len(self._spans[pid])
+                while self._span_rows > SPAN_CACHE_ROWS and self._spans:
+                    self._span_rows -= len(self._spans.popitem(last=False)[1])
+            found.update(read)
+        return {pid: found[pid] for pid in wanted if pid in found and len(found[pid])}
 
     def search(
         self,
@@ -221,7 +258,7 @@ class Index:
         k: int = 5,
         filters: Filters | None = None,
         mode: Mode = "hybrid",
-        qvec: np.ndarray | None = None,
+        qvec: Vector | None = None,
     ) -> list[Hit]:
         """The best ``k`` passages for ``query`` among those the filters allow."""
         return self.retrieve(query, k, filters, mode, qvec).hits
@@ -232,9 +269,12 @@ class Index:
         k: int = 5,
         filters: Filters | None = None,
         mode: Mode = "hybrid",
-        qvec: np.ndarray | None = None,
+        qvec: Vector | None = None,
     ) -> Ranking:
-        """Like :meth:`search`, keeping each method's own candidate scores."""
+        """Like :meth:`search`, keeping each method's own candidate scores (and the question's vector).
+
+        ``qvec`` is the question's vector, or a call that waits for it (:meth:`Embedder.query_soon`).
+        """
         if mode not in MODES:
             raise BadInput(f"unknown mode {mode!r}")
         if k < 1:
@@ -243,19 +283,22 @@ class Index:
         n = max(CANDIDATES, k)
         dense: dict[int, float] = {}
         keyword: dict[int, float] = {}
-        if mode != "keyword":
-            qvec = self.embedder.query(query) if qvec is None else qvec
-            dense = self.dense(qvec, n, allowed)
-        if mode != "dense":
+        vector = self.embedder.query_soon(query) if qvec is None and mode != "keyword" else qvec
+        if mode != "dense":  # while the model runs
             keyword = dict(self.store.keyword(fts_query(query), n, sql, args))
-        rows = self.store.passages(set(dense) | set(keyword))
+        vec = None
+        if mode != "keyword" and vector is not None:
+            vec = vector() if callable(vector) else vector
+            dense = self.dense(vec, n, allowed)
         fused = fuse(dense, keyword, mode, self.keyword_ceiling(query) if mode == "hybrid" else 1.0)
-        fused = {pid: v for pid, v in fused.items() if pid in rows}
+        sections = self.sections
+        fused = {pid: v for pid, v in fused.items() if pid in sections}
         if mode == "hybrid":
-            if qvec is not None and SPAN_WEIGHT:
-                fused = with_span_evidence(fused, self.span_cosines(qvec, fused), dense)
-            fused = with_document_evidence(fused, {pid: r.path for pid, r in rows.items()})
-        best = best_per_section(fused, {pid: (r.path, r.heading_path) for pid, r in rows.items()}, k)
+            if vec is not None and SPAN_WEIGHT:
+                fused = with_span_evidence(fused, self.span_cosines(vec, fused), dense)
+            fused = with_document_evidence(fused, {pid: sections[pid][0] for pid in fused})
+        best = best_per_section(fused, sections, k)
+        rows = self.store.passages(pid for pid, _ in best)
         hits = [
             Hit(
                 path=r.path, heading=r.heading, heading_path=r.heading_path, text=r.text, score=round(score, 4),
@@ -265,7 +308,7 @@ class Index:
             for pid, score in best
             if (r := rows.get(pid)) is not None
         ]
-        return Ranking(hits, dense, keyword)
+        return Ranking(hits, dense, keyword, vec)
 
 
 def with_span_evidence(
@@ -283,17 +326,17 @@ def with_span_evidence(
     return {pid: v + SPAN_WEIGHT * span_cos.get(pid, dense.get(pid, floor)) for pid, v in scores.items()}
 
 
-def with_document_evidence(scores: dict[int, float], doc_of: dict[int, str]) -> dict[int, float]:
+def with_document_evidence(scores: dict[int, float], doc_of: dict[int, object]) -> dict[int, float]:
     """Move each passage toward its document's best score: a section in the right file ranks higher."""
     if not scores or DOCUMENT_WEIGHT == 0:
         return scores
-    best: dict[str, float] = {}
+    best: dict[object, float] = {}
     for pid, v in scores.items():
         best[doc_of[pid]] = max(best.get(doc_of[pid], v), v)
     return {pid: v + DOCUMENT_WEIGHT * best[doc_of[pid]] for pid, v in scores.items()}
 
 
-def best_per_section(scores: dict[int, float], section_of: dict[int, object], k: int) -> list[tuple[int, float]]:
+def best_per_section(scores: dict[int, float], section_of: Mapping[int, object], k: int) -> list[tuple[int, float]]:
     """The top ``k`` passages, one per section: the best passage stands for its section."""
     out: list[tuple[int, float]] = []
     seen: set[object] = set()

@@ -212,8 +212,9 @@ class KnowledgeBase:
         """Answer ``question``; it is logged, and recorded as a gap when refused or unsure."""
         question = self.index().repair(self.check_question(question))
         filters = filters or Filters()
-        qvec = self.embedder.query(question)
-        a = answer(self.index(), question, filters, qvec=qvec)
+        pending = self.embedder.query_soon(question)
+        a = answer(self.index(), question, filters, qvec=pending)
+        qvec = pending()
         said = verdict(a)
         client = self._client_of(question, filters.client)
         masked = self.names().mask(question)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -192,6 +193,11 @@ class Store:
                              heading_path=tuple(json.loads(r[5])), text=r[6], start_line=r[7], end_line=r[8])
             for r in rows
         }
+
+    def sections(self) -> dict[int, tuple[int, str]]:
+        """Every passage's (document id, heading path as stored): which document and section it is in."""
+        return {int(r[0]): (int(r[1]), sys.intern(str(r[2])))
+                for r in self.conn.execute("SELECT id, doc_id, heading_path FROM passages")}
 
     def section_texts(self, doc_id: int) -> list[tuple[tuple[str, ...], str]]:
         """A document's passages in order, as (heading path, text)."""

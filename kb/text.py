@@ -10,6 +10,7 @@ import snowballstemmer
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _CYRILLIC = re.compile(r"[а-яё]")
+_LATIN = re.compile(r"[a-z]")
 _RU = snowballstemmer.stemmer("russian")
 _EN = snowballstemmer.stemmer("english")
 _MORPH = pymorphy3.MorphAnalyzer()
@@ -123,7 +124,7 @@ def name_variants(text: str) -> list[str]:
 def script(text: str) -> str:
     """"cyrillic" or "latin": the alphabet most letters of ``text`` are written in."""
     cyrillic = len(_CYRILLIC.findall(text.lower()))
-    latin = sum(1 for ch in text if "a" <= ch.lower() <= "z")
+    latin = len(_LATIN.findall(text.lower()))
     return "cyrillic" if cyrillic >= latin else "latin"
 
 

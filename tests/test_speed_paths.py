@@ -159,3 +159,40 @@ def test_learned_terms_stand_in_only_for_the_text_they_were_stored_for() -> None
     text.learn("Отгрузка партии", ["отгрузк", "парт"])
     assert text._LEARNED["партии"] == "парт"
     text._LEARNED.clear()
+
+
+def test_a_question_started_early_gets_the_vector_asking_would(embedder: Embedder) -> None:
+    question = "Сколько дней отсрочки у клиента Север?"
+    later = embedder.query_soon(question)  # returns before the model has run
+    vec = later()
+    assert later() is vec and not vec.flags.writeable
+    assert embedder.query(question) is vec  # the finished vector is cached
+    assert np.allclose(vec, embedder.queries([question])[0], atol=1e-5)
+
+
+def test_retrieve_takes_a_pending_vector_and_ranks_as_with_the_vector(fixture_index: Index) -> None:
+    question = "Кто подписывает акты у Зенита?"
+    pending = fixture_index.embedder.query_soon(question + " ")
+    got = fixture_index.retrieve(question, k=3, qvec=pending)
+    want = fixture_index.retrieve(question, k=3, qvec=fixture_index.embedder.queries([question + " "])[0])
+    assert [h.id for h in got.hits] == [h.id for h in want.hits]
+    assert got.qvec is not None and float(got.qvec @ want.qvec) > 0.9999  # type: ignore[operator]
+
+
+def test_span_vectors_held_in_memory_match_the_store_and_stay_within_their_bound(
+        fixture_settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> None:
+    index = Index(fixture_settings.index_dir, embedder)
+    ids = [pid for (pid,) in index.store.conn.execute("SELECT id FROM passages ORDER BY id")]
+    stored = index.store.span_vectors_of(ids)
+    bound = sum(len(v) for v in stored.values()) // 3
+    monkeypatch.setattr(search, "SPAN_CACHE_ROWS", bound)
+    for start in range(0, len(ids), 2):  # read in pieces, so the oldest are dropped as the bound is passed
+        got = index.span_vectors_of(ids[start : start + 2])
+        assert set(got) == {pid for pid in ids[start : start + 2] if pid in stored}
+        for pid, vecs in got.items():
+            assert vecs.dtype == np.float32 and np.allclose(vecs, stored[pid], atol=1e-3)
+        held = sum(len(v) for v in index._spans.values())
+        assert held == index._span_rows <= bound
+    assert len(index._spans) < len(ids)  # the bound was reached
+    again = index.span_vectors_of(ids)  # read back after being dropped: still right
+    assert all(np.allclose(again[pid], stored[pid], atol=1e-3) for pid in stored)
