@@ -53,6 +53,7 @@ def recall_table(label: str, ids: np.ndarray, vecs: np.ndarray, qvecs: np.ndarra
     approx = vector_index(vecs.shape[1], EXACT_UP_TO + 1)  # the approximate index kb builds past the limit
     approx.add_with_ids(vecs, ids)
     hnsw = faiss.downcast_index(approx.index)
+    assert isinstance(hnsw, faiss.IndexHNSWFlat)
     build = time.perf_counter() - started
     print(f"  {label}, {len(ids):,} vectors, {len(qvecs)} questions:"
           f" exact IndexFlatIP search median {statistics.median(exact_ms):.2f} ms; HNSW built in {build:.1f} s")

@@ -4,8 +4,9 @@
 
 Serves the real index of the eval corpora (bench/common.py) with `kb serve` and asks it distinct real
 questions, so the question cache does not flatter the figures (a last run repeats questions to show
-what the cache gives). The floor is what no server can skip: embedding the question (uncached) plus
-the FAISS search, in-process, on the same index.
+what the cache gives). Each client keeps its connection open, as browsers do; one run opens a new
+connection per request, as the figures before 2026-11-27 19:30 did. The floor is what no server can skip:
+embedding the question (uncached) plus the FAISS search, in-process, on the same index.
 """
 
 from __future__ import annotations
@@ -62,14 +63,15 @@ def batching(questions: list[str], clients: int) -> None:
         print(f"question embedding, {clients} threads in-process, {label:18}: {common.summary(ms)}  {rate:.0f}/s")
 
 
-def run(url: str, route: str, key: str, questions: list[str], clients: int) -> tuple[list[float], int, float]:
+def run(url: str, route: str, key: str, questions: list[str], clients: int,
+        keep_alive: bool = True) -> tuple[list[float], int, float]:
     """Latencies, errors and requests per second of asking every question once with ``clients`` in parallel."""
     started = time.perf_counter()
     if clients == 1:
-        results = [common.post(url + route, {key: q}) for q in questions]
+        results = [common.post(url + route, {key: q}, keep_alive) for q in questions]
     else:
         with ThreadPoolExecutor(clients) as pool:
-            results = list(pool.map(lambda q: common.post(url + route, {key: q}), questions))
+            results = list(pool.map(lambda q: common.post(url + route, {key: q}, keep_alive), questions))
     wall = time.perf_counter() - started
     return [ms for ms, _ in results], sum(1 for _, ok in results if not ok), len(results) / wall
 
@@ -82,7 +84,7 @@ def main() -> None:
     print(common.machine())
     index = common.base_index()
     pool = common.questions()
-    need = 4 * args.requests + 200
+    need = 4 * args.requests + 100 + 400
     if len(pool) < need:
         raise SystemExit(f"need {need} distinct questions, the eval sets have {len(pool)}")
     batches = [pool[i * args.requests:(i + 1) * args.requests] for i in range(4)]
@@ -108,12 +110,17 @@ def main() -> None:
             ms, errors, rps = run(srv.url, route, key, qs, args.concurrent)
             done += len(ms)
             print(f"{route:11} {args.concurrent} clients: {common.summary(ms)}  errors {errors}  {rps:.0f} requests/s")
+        ms, errors, _ = run(srv.url, "/api/ask", "question", pool[4 * args.requests:4 * args.requests + 100], 1,
+                            keep_alive=False)
+        done += len(ms)
+        print(f"/api/ask    1 client, a new connection per request: {common.summary(ms)}  errors {errors}"
+              f"  median/floor {statistics.median(ms) / statistics.median(floor):.2f}x")
         repeat = batches[0][:100]
         ms, errors, _ = run(srv.url, "/api/ask", "question", repeat, 1)
         done += len(ms)
         print(f"/api/ask    repeated questions (cached embedding): {common.summary(ms)}  errors {errors}")
         if done < 1000:
-            extra = pool[4 * args.requests:4 * args.requests + 1000 - done]
+            extra = pool[4 * args.requests + 100:4 * args.requests + 100 + 1000 - done]
             done += len(run(srv.url, "/api/ask", "question", extra, args.concurrent)[0])
         print(f"RSS after {done} queries: {common.rss_mb(srv.pid):.0f} MB")
     floor2 = floor_ms(index, pool[-200:])

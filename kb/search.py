@@ -7,7 +7,7 @@ import math
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -326,11 +326,11 @@ def with_span_evidence(
     return {pid: v + SPAN_WEIGHT * span_cos.get(pid, dense.get(pid, floor)) for pid, v in scores.items()}
 
 
-def with_document_evidence(scores: dict[int, float], doc_of: dict[int, object]) -> dict[int, float]:
+def with_document_evidence(scores: dict[int, float], doc_of: Mapping[int, Hashable]) -> dict[int, float]:
     """Move each passage toward its document's best score: a section in the right file ranks higher."""
     if not scores or DOCUMENT_WEIGHT == 0:
         return scores
-    best: dict[object, float] = {}
+    best: dict[Hashable, float] = {}
     for pid, v in scores.items():
         best[doc_of[pid]] = max(best.get(doc_of[pid], v), v)
     return {pid: v + DOCUMENT_WEIGHT * best[doc_of[pid]] for pid, v in scores.items()}
