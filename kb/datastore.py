@@ -149,6 +149,9 @@ class DataStore:
         try:
             self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             self._conn.execute("PRAGMA journal_mode=WAL")
+            # Each question is written while its asker waits: with WAL, NORMAL commits survive a crash of kb
+            # (only a power cut can lose the last ones) and take 0.04 ms against 0.3 ms with an fsync each.
+            self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.executescript(_SCHEMA)
             have = {r[1] for r in self._conn.execute("PRAGMA table_info(gaps)")}
             for column, decl in _GAP_COLUMNS.items():

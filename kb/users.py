@@ -80,6 +80,7 @@ class Users:
             self._conn = sqlite3.connect(data_dir / "data.sqlite", timeout=30, isolation_level=None,
                                          check_same_thread=False)
             self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")  # as kb.datastore: an audit line per question
             self._conn.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the users database in {data_dir}: {exc}") from exc
