@@ -39,3 +39,11 @@ def test_latin_names_also_search_their_cyrillic_spelling() -> None:
     assert to_cyrillic("Romashka") == "ромашка" and to_cyrillic("Shchukin") == "щукин"
     assert name_variants("What deferral does Romashka have?") == ["ромашка"]
     assert '"ромашк"' in fts_query("What deferral does Romashka have?")
+
+
+def test_function_words_are_searched_only_when_nothing_else_is_asked() -> None:
+    query = fts_query("Как и для кого оформить возврат?")
+    assert query.split(" OR ") == [f'"{t}"' for t in terms("оформить возврат")]  # "как", "и", "для" left out
+    assert fts_query("What is the discount for Romashka?").split(" OR ") == ['"discount"', '"romashka"', '"ромашк"']
+    assert fts_query("Что это?") == " OR ".join(f'"{t}"' for t in terms("Что это?"))  # nothing but them: all kept
+
