@@ -6,7 +6,9 @@ Serves the real index of the eval corpora (bench/common.py) with `kb serve` and 
 questions, so the question cache does not flatter the figures (a last run repeats questions to show
 what the cache gives). Each client keeps its connection open, as browsers do; one run opens a new
 connection per request, as the figures before 2026-11-27 19:30 did. The floor is what no server can skip:
-embedding the question (uncached) plus the FAISS search, in-process, on the same index.
+embedding the question (uncached) plus the FAISS search, in-process, on the same index, timed before the server
+starts and again after it stops (timing it in turn with each request slows the server: the two processes' model
+threads get in each other's way); the last line gives the ratios against both timings pooled.
 """
 
 from __future__ import annotations
@@ -25,22 +27,25 @@ import common  # noqa: E402
 from kb.store import Store  # noqa: E402
 
 
-def floor_ms(index_dir: Path, questions: list[str]) -> list[float]:
-    """Embedding each question plus the FAISS search, in-process, in milliseconds."""
-    from kb.embedding import load_embedder
-    from kb.search import CANDIDATES, Index
-    from kb.settings import Settings
+class Floor:
+    """Embedding a question plus the FAISS search, in-process: what no server can skip."""
 
-    s = Settings.from_env()
-    emb = load_embedder(s.model, s.cache_dir, s.runtime)
-    index = Index(index_dir, emb)
-    emb.queries(["прогрев"])
-    out = []
-    for q in questions:
+    def __init__(self, index_dir: Path) -> None:
+        from kb.embedding import load_embedder
+        from kb.search import Index
+        from kb.settings import Settings
+
+        s = Settings.from_env()
+        self.embedder = load_embedder(s.model, s.cache_dir, s.runtime)
+        self.index = Index(index_dir, self.embedder)
+        self.embedder.queries(["прогрев"])
+
+    def ms(self, question: str) -> float:
+        from kb.search import CANDIDATES
+
         started = time.perf_counter()
-        index.dense(emb.queries([q])[0], CANDIDATES, None)
-        out.append((time.perf_counter() - started) * 1000)
-    return out
+        self.index.dense(self.embedder.queries([question])[0], CANDIDATES, None)
+        return (time.perf_counter() - started) * 1000
 
 
 def batching(questions: list[str], clients: int) -> None:
@@ -88,8 +93,9 @@ def main() -> None:
     if len(pool) < need:
         raise SystemExit(f"need {need} distinct questions, the eval sets have {len(pool)}")
     batches = [pool[i * args.requests:(i + 1) * args.requests] for i in range(4)]
-    floor = floor_ms(index, pool[-200:])
-    print(f"floor (embed the question + FAISS search, in-process): {common.summary(floor)}")
+    floor = Floor(index)
+    alone = [floor.ms(q) for q in pool[-200:]]
+    print(f"floor (embed the question + FAISS search, in-process): {common.summary(alone)}")
     batching(pool[-400:-200], args.concurrent)
     data = common.CACHE / "data-serve"
     shutil.rmtree(data, ignore_errors=True)
@@ -105,7 +111,7 @@ def main() -> None:
             done += len(ms)
             medians[route] = statistics.median(ms)
             print(f"{route:11} 1 client:   {common.summary(ms)}  errors {errors}"
-                  f"  median/floor {statistics.median(ms) / statistics.median(floor):.2f}x")
+                  f"  median/floor {statistics.median(ms) / statistics.median(alone):.2f}x")
         for (route, key), qs in zip((("/api/ask", "question"), ("/api/search", "query")), batches[2:]):
             ms, errors, rps = run(srv.url, route, key, qs, args.concurrent)
             done += len(ms)
@@ -113,8 +119,7 @@ def main() -> None:
         ms, errors, _ = run(srv.url, "/api/ask", "question", pool[4 * args.requests:4 * args.requests + 100], 1,
                             keep_alive=False)
         done += len(ms)
-        print(f"/api/ask    1 client, a new connection per request: {common.summary(ms)}  errors {errors}"
-              f"  median/floor {statistics.median(ms) / statistics.median(floor):.2f}x")
+        print(f"/api/ask    1 client, a new connection per request: {common.summary(ms)}  errors {errors}")
         repeat = batches[0][:100]
         ms, errors, _ = run(srv.url, "/api/ask", "question", repeat, 1)
         done += len(ms)
@@ -123,8 +128,11 @@ def main() -> None:
             extra = pool[4 * args.requests + 100:4 * args.requests + 100 + 1000 - done]
             done += len(run(srv.url, "/api/ask", "question", extra, args.concurrent)[0])
         print(f"RSS after {done} queries: {common.rss_mb(srv.pid):.0f} MB")
-    floor2 = floor_ms(index, pool[-200:])
-    print(f"floor again after the runs: {common.summary(floor2)}")
+    again = [floor.ms(q) for q in pool[-200:]]
+    print(f"floor again after the runs: {common.summary(again)}")
+    both = statistics.median(alone + again)
+    print(f"the machine drifts over a run: against the floor before and after pooled ({both:.1f} ms), 1 client:"
+          + "".join(f"  {route} {m / both:.2f}x" for route, m in medians.items()))
 
 
 if __name__ == "__main__":
