@@ -26,6 +26,9 @@ from kb.errors import ModelError
 log = logging.getLogger(__name__)
 FOLDER = "onnx"  # inside the model folder: model.onnx and its weights, model.onnx.data
 AGREEMENT = 0.9999  # least cosine between this runtime's vectors and sentence-transformers' at export
+# Batches are padded to a multiple of 8 tokens: OpenVINO prepares and keeps buffers per input shape, and 8 times
+# fewer shapes held 77 MB less after 1,000 questions, at the same or a slightly lower time per question.
+PAD_TO = 8
 
 
 def supported(folder: Path) -> bool:
@@ -166,7 +169,7 @@ class OnnxModel:
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             ids = [self._truncated(e.ids) for e in self._tokenizer.encode_batch([texts[i] for i in rows])]
-            width = max(len(i) for i in ids)
+            width = min(self.max_tokens, -(-max(len(i) for i in ids) // PAD_TO) * PAD_TO)
             feed = {
                 "input_ids": np.full((len(ids), width), self._pad_id, dtype=np.int64),
                 "attention_mask": np.zeros((len(ids), width), dtype=np.int64),

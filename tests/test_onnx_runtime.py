@@ -54,6 +54,22 @@ def test_the_export_gives_torchs_vectors_and_token_counts(runtime: str, torch_em
         assert embedder.count_tokens(text) == torch_embedder.count_tokens(text)
 
 
+def test_batches_are_padded_to_a_multiple_of_8_tokens(embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = embedder._model
+    widths: list[int] = []
+    run = model._run
+
+    def recording(feed: dict[str, np.ndarray]) -> np.ndarray:
+        widths.append(feed["input_ids"].shape[1])
+        return run(feed)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(model, "_run", recording)
+    unpadded = [model.count_tokens("passage: " + t) + 2 for t in TEXTS]
+    embedder.passages(TEXTS, batch_size=1)
+    assert sorted(widths) == sorted(min(512, -(-n // 8) * 8) for n in unpadded)
+    assert any(n % 8 for n in unpadded)  # the texts do need padding
+
+
 def test_questions_and_ingest_can_use_the_model_at_once(embedder: Embedder) -> None:
     import threading
 
