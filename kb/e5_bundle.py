@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import struct
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from kb.errors import ModelError
+from kb.scratch import scratch_folder
 
 log = logging.getLogger(__name__)
 
@@ -165,8 +165,7 @@ def build_folder(bundle: Path, target: Path) -> Path:
     from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 
     h, vocab, specials, tensors = read_bundle(bundle)
-    tmp = target.with_name(f"{target.name}.tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = scratch_folder(target.parent, target.name)
     hf_dir = tmp / "hf"
     config = BertConfig(
         vocab_size=h.vocab,

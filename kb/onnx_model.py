@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from kb.errors import ModelError
+from kb.scratch import scratch_folder
 
 log = logging.getLogger(__name__)
 FOLDER = "onnx"  # inside the model folder: model.onnx and its weights, model.onnx.data
@@ -73,9 +74,7 @@ def export(folder: Path) -> Path:
             return torch.nn.functional.normalize(mean, p=2.0, dim=1)
 
     sample = st.preprocess(["query: пример"])
-    tmp = folder / f"{FOLDER}.tmp{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
+    tmp = scratch_folder(folder, FOLDER)
     log.info("exporting the embedding model to ONNX: %s (once)", target)
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the tracer's notes on shapes; the export is checked below instead
@@ -206,9 +205,7 @@ def openvino_ir(onnx_file: Path) -> Path:
     import openvino as ov
 
     folder = onnx_file.parent.parent
-    tmp = onnx_file.parent / f"ir.tmp{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
+    tmp = scratch_folder(onnx_file.parent, "ir")
     try:
         ov.save_model(ov.Core().read_model(str(onnx_file)), str(tmp / IR), compress_to_fp16=True)
         worst = float(np.min(np.sum(OnnxModel(folder, tmp / IR).encode(CHECK_TEXTS, 8)

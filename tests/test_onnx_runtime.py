@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 
 from kb import onnx_model
 from kb.embedding import Embedder, load_embedder
+from kb.scratch import scratch_folder
 from kb.search import Index
 from kb.settings import DEFAULT_MODEL, Settings
 
@@ -83,6 +85,22 @@ def test_questions_and_ingest_can_use_the_model_at_once(embedder: Embedder) -> N
     assert len(got) == 4 and all(float(np.min(np.sum(g * want, axis=1))) > 0.99999 for g in got)
 
 
+def _dead_pid() -> int:
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(done.stdout)
+
+
+def test_scratch_folders_of_finished_processes_are_cleared_and_others_kept(tmp_path: Path) -> None:
+    dead, alive = tmp_path / f"model.tmp{_dead_pid()}", tmp_path / f"model.tmp{os.getppid()}"
+    other = tmp_path / f"other.tmp{_dead_pid()}"
+    for folder in (dead, alive, other):
+        folder.mkdir()
+        (folder / "weights").write_bytes(b"x")
+    mine = scratch_folder(tmp_path, "model")
+    assert mine.name == f"model.tmp{os.getpid()}" and not any(mine.iterdir())
+    assert not dead.exists() and alive.exists() and other.exists()  # a running writer's and another name's stay
+
+
 def _cache_without_export(tmp_path: Path) -> Path:
     """A model cache whose built folder links to the real one, minus its ONNX export."""
     s = Settings.from_env()
@@ -99,6 +117,10 @@ def test_a_missing_export_is_made_once_and_checked(tmp_path: Path, embedder: Emb
     folder = _cache_without_export(tmp_path)
     (folder / onnx_model.FOLDER).mkdir()  # a leftover without a model (say, a copy cut short) is replaced
     (folder / onnx_model.FOLDER / "model.onnx.data").write_bytes(b"partial")
+    dead = _dead_pid()  # a start killed mid-export left its scratch folders: the next export clears them
+    for stale in (folder / f"{onnx_model.FOLDER}.tmp{dead}", folder / onnx_model.FOLDER / f"ir.tmp{dead}"):
+        stale.mkdir()
+        (stale / "model.bin").write_bytes(b"half written")
     got = load_embedder(DEFAULT_MODEL, tmp_path / "cache", "openvino")
     assert got.backend == "openvino"
     assert sorted(p.name for p in (folder / onnx_model.FOLDER).iterdir()) == \
@@ -140,6 +162,7 @@ def test_answering_never_imports_torch(fixture_index: Index, fixture_settings: S
 import json, sys
 from pathlib import Path
 from kb.embedding import load_embedder
+from kb.scratch import scratch_folder
 from kb.search import Index
 from kb.settings import Settings
 s = Settings.from_env()
