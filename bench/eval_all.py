@@ -16,7 +16,7 @@ CROSS = [("xquad-en", "xquad-ru"), ("xquad-ru", "xquad-en")]
 
 def main() -> None:
     root = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/eval")
-    cols = ["recall@1", "recall@5", "recall@10", "mrr@10", "answer_hit", "refused", "ood_refused"]
+    cols = ["recall@1", "recall@5", "recall@10", "mrr@10", "answer_hit", "refused", "answered@1", "ood_refused"]
     print(f"{'set':15} {'mode':8} " + " ".join(f"{c:>11}" for c in cols))
     for set_dir in sorted(p for p in root.iterdir() if (p / "questions.jsonl").exists()):
         for mode in ("hybrid", "dense", "keyword"):

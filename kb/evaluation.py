@@ -37,6 +37,7 @@ class EvalResult:
     mrr10: float = 0.0
     answer_hit: float = 0.0
     refused: float = 0.0
+    answered_first: float = 0.0  # of the in-base questions whose gold section ranks first, the share answered
     ood_n: int = 0
     ood_refused: float = 0.0
     rows: list[dict[str, Any]] = field(default_factory=list)
@@ -46,7 +47,8 @@ class EvalResult:
         out.update({f"recall@{k}": round(v, 4) for k, v in self.recall_at.items()})
         out["mrr@10"] = round(self.mrr10, 4)
         if self.rows:
-            out.update({"answer_hit": round(self.answer_hit, 4), "refused": round(self.refused, 4)})
+            out.update({"answer_hit": round(self.answer_hit, 4), "refused": round(self.refused, 4),
+                        "answered@1": round(self.answered_first, 4)})
         if self.ood_n:
             out.update({"ood_n": self.ood_n, "ood_refused": round(self.ood_refused, 4)})
         return out
@@ -131,6 +133,8 @@ def evaluate(
     res.mrr10 = mrr / n
     res.answer_hit = hits_ok / n
     res.refused = refused / n
+    first = [r["answered"] for r in res.rows if r["rank"] == 1]
+    res.answered_first = sum(first) / len(first) if first else 0.0
     if negatives and mode == "hybrid":
         nvecs = index.embedder.queries([q.question for q in negatives])
         ood_refused = 0
