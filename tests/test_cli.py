@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,45 @@ def test_every_command_and_setting_is_documented() -> None:
         assert re.search(rf"kb {name}\b", readme), f"command {name} missing from README"
     for var in ENVIRONMENT:
         assert var in readme, f"setting {var} missing from README"
+
+
+def _question_set(folder: Path, questions: list[dict[str, object]], corpus: Path | None = None) -> Path:
+    folder.mkdir()
+    (folder / "questions.jsonl").write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in questions),
+                                            encoding="utf-8")
+    if corpus is not None:
+        shutil.copytree(corpus, folder / "corpus")
+    return folder
+
+
+def test_eval_scores_sections_answers_and_refusals(runner: CliRunner, fixture_settings: Settings,
+                                                   tmp_path: Path) -> None:
+    def gold(file: str, heading: str) -> list[dict[str, str]]:
+        return [{"file": file, "heading": heading}]
+
+    questions = _question_set(tmp_path / "set", [
+        {"id": "1", "question": "Какая отсрочка платежа у Ласточки?", "answer": "30 календарных дней",
+         "gold_sections": gold("clients/lastochka.md", "Оплата")},
+        {"id": "2", "question": "Какой SLA у Склад Про для критического приоритета?",
+         "gold_sections": gold("products/sklad.md", "SLA")},
+        # gold in a section the corpus does not have: never found, so recall cannot reach 1
+        {"id": "3", "question": "Какая отсрочка платежа у Ласточки?",
+         "gold_sections": gold("clients/lastochka.md", "Нет")},
+    ], corpus=fixture_settings.content_dir)
+    negatives = _question_set(tmp_path / "other", [
+        {"id": "n1", "question": "Кто выиграл Суперкубок в 2016 году?"},
+        {"id": "n2", "question": "How far is the Moon from the Earth?"},
+    ])
+    rows = tmp_path / "rows.jsonl"
+    data = invoke(runner, "eval", str(questions), "--negatives", str(negatives), "--rows", str(rows),
+                  "--index", str(tmp_path / "index"))
+    assert data["n"] == 3 and data["recall@1"] == data["recall@10"] == round(2 / 3, 4)
+    assert data["mrr@10"] == round(2 / 3, 4)
+    said = [json.loads(line) for line in rows.read_text("utf-8").splitlines()]
+    assert [r["rank"] for r in said[:3]] == [1, 1, 0] and [r["in_base"] for r in said] == [True] * 3 + [False] * 2
+    assert said[0]["answer_hit"] and data["answer_hit"] == round(sum(r["answer_hit"] for r in said[:3]) / 3, 4)
+    first = [r["answered"] for r in said[:3] if r["rank"] == 1]
+    assert data["answered@1"] == round(sum(first) / len(first), 4) == 1.0
+    assert data["ood_n"] == 2 and data["ood_refused"] == 1.0 and not any(r["answered"] for r in said[3:])
+    keyword = invoke(runner, "eval", str(questions), "--mode", "keyword", "--index", str(tmp_path / "index"))
+    assert keyword["recall@10"] == round(2 / 3, 4) and "answer_hit" not in keyword and "answered@1" not in keyword
