@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from span_evidence_sweep import metrics
 
 from kb import search
 from kb.embedding import load_embedder
@@ -29,14 +30,6 @@ from kb.settings import Settings
 RUNS = ("fedora-faq-ru", "xquad-ru", "xquad-en", "xquad-en>xquad-ru", "xquad-ru>xquad-en")
 WEIGHTS = (0.1, 0.2, 0.3, 0.5)
 Candidate = tuple[tuple[str, str], int, float]  # (file, heading), passage id, kb's score
-
-
-def metrics(ranks: list[int]) -> str:
-    r = np.array(ranks)
-    hit = r > 0
-    r1, r5, r10 = (float(np.mean(hit & (r <= k))) for k in (1, 5, 10))
-    mrr = float(np.mean(np.where(hit & (r <= 10), 1.0 / np.maximum(r, 1), 0.0)))
-    return f"r@1 {r1:.3f} r@5 {r5:.3f} r@10 {r10:.3f} mrr {mrr:.4f}"
 
 
 def rank_of(q: Question, scored: list[tuple[float, tuple[str, str]]]) -> int:
@@ -123,7 +116,8 @@ def main() -> None:
                     for i, q in enumerate(qs)
                 ]
         for label, ranks in table.items():
-            print(f"{run:20} {label:30} {metrics(ranks)}", flush=True)
+            r1, r5, r10, mrr = metrics(ranks)
+            print(f"{run:20} {label:30} r@1 {r1:.3f} r@5 {r5:.3f} r@10 {r10:.3f} mrr {mrr:.4f}", flush=True)
 
 
 if __name__ == "__main__":

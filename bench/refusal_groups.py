@@ -19,39 +19,36 @@ from __future__ import annotations
 
 import argparse
 import random
-import re
 import shutil
 from pathlib import Path
 
 import numpy as np
+from eval_all import NEGATIVES
 
 from kb.answer import CONFIDENT_FROM, answer
 from kb.embedding import Embedder, load_embedder
+from kb.errors import BadInput
 from kb.evaluation import Question, align, answer_hits, load_questions
 from kb.ingest import ingest
+from kb.markdown import parse
 from kb.search import Index
 from kb.settings import Settings
 
-NEGATIVES = {"fedora-faq-ru": ["xquad-ru"], "xquad-ru": ["fedora-faq-ru"], "xquad-en": ["fedora-faq-ru"]}
 OTHER_LANGUAGE = {"xquad-ru": "xquad-en", "xquad-en": "xquad-ru"}
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 
 
-def cut(text: str, heading: str) -> str:
-    """``text`` without the section under ``heading`` (up to the next heading of its level or above)."""
-    out: list[str] = []
-    skip, level, fenced = False, 0, False
-    for line in text.splitlines(keepends=True):
-        if line.lstrip().startswith("```"):
-            fenced = not fenced
-        m = None if fenced else _HEADING.match(line)
-        if m and skip and len(m.group(1)) <= level:
-            skip = False
-        if m and not skip and m.group(2) == heading:
-            skip, level = True, len(m.group(1))
-        if not skip:
-            out.append(line)
-    return "".join(out)
+def cut(text: str, path: str, heading: str) -> str:
+    """``text`` without the section under ``heading``, its subsections included (as kb's parser reads it)."""
+    drop = {n for sec in parse(text, path, check_type=False).sections if heading in sec.heading_path
+            for n in range(sec.start_line, sec.end_line + 1)}
+    return "".join(line for n, line in enumerate(text.splitlines(keepends=True), 1) if n not in drop)
+
+
+def has_text(text: str, path: str) -> bool:
+    try:
+        return any(sec.blocks for sec in parse(text, path, check_type=False).sections)
+    except BadInput:
+        return False
 
 
 def holed(corpus: Path, index: Path, cut_out: set[tuple[str, str]], work: Path, emb: Embedder, s: Settings) -> Index:
@@ -66,8 +63,8 @@ def holed(corpus: Path, index: Path, cut_out: set[tuple[str, str]], work: Path, 
         path = work / "corpus" / file
         text = path.read_text("utf-8")
         for heading in headings:
-            text = cut(text, heading)
-        if any(line.strip() and not _HEADING.match(line) for line in text.splitlines()):
+            text = cut(text, file, heading)
+        if has_text(text, file):
             path.write_text(text, "utf-8")
         else:
             path.unlink()  # nothing left to index: the document goes
