@@ -43,6 +43,7 @@ class Answer:
     owner: str = ""
     features: dict[str, float] = field(default_factory=dict)
     span: str = ""
+    client: str = ""  # the client the question was understood to be about
 
     def as_dict(self) -> dict[str, Any]:
         return {
