@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from kb.asked import asked, holds
 from kb.chunking import Chunk
+from kb.names import Match, fold, words
 from kb.search import Filters, Hit, Index, Ranking, Vector
 from kb.spans import MAX_SPAN_CHARS as MAX_ANSWER_CHARS
-from kb.spans import spans
-from kb.text import content_stems, learn, script, terms
+from kb.spans import Span, spans
+from kb.store import PassageRow
+from kb.text import content_stems, learn, script, stem, terms
 
 SOURCES = 5
 # Logistic model over retrieval and answer features, fitted by bench/calibrate.py on ../shared/eval
@@ -26,6 +29,9 @@ BIAS = -29.576
 # a refusal, so the choice leans toward refusing while keeping a point of margin on answering.
 REFUSE_BELOW = 0.40
 CONFIDENT_FROM = 0.85
+UNSURE_AT_MOST = 0.84  # an answer kb cannot vouch for is at most "check the source"
+NEIGHBOURS = 3  # passages of the best passage's document whose spans compete for the answer
+KIND_SLACK = 0.03  # how much lower a span holding the asked kind of value may score and still win
 
 # How much the share of the question's rare words a span holds adds to its similarity
 # (bench/span_sweep.py: 0, 0.02, 0.05 and 0.1 measured on fedora-faq-ru, xquad-ru and xquad-en).
@@ -44,6 +50,8 @@ class Answer:
     features: dict[str, float] = field(default_factory=dict)
     span: str = ""
     client: str = ""  # the client the question was understood to be about
+    candidates: tuple[str, ...] = ()  # the clients it named equally, when it named several
+    note: str = ""  # why a question about a named client was refused, and what is written instead
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -55,29 +63,64 @@ class Answer:
         }
 
 
-def best_span(index: Index, qvec: np.ndarray, hit: Hit, question: str = "") -> tuple[str, float]:
-    """The span of ``hit`` that answers the question, with its similarity to the question.
+@dataclass(frozen=True)
+class Choice:
+    """The span chosen to answer: its text, cosine with the question, the hit it came from, and whether it
+    holds a value of the kind the question asks for."""
 
-    Each span (with its heading path) was embedded at ingest; a span's score adds the rarity-weighted
-    share of the question's words it holds.
-    """
+    text: str
+    similarity: float
+    hit: int
+    holds: bool = True
+
+
+def _span_scores(index: Index, qvec: np.ndarray, hit: Hit, wanted: dict[str, float]) -> tuple[list[Span], np.ndarray,
+                                                                                             np.ndarray]:
     units = spans(hit.text)
     if not units:
-        return hit.text[:MAX_ANSWER_CHARS], 0.0
+        return [], np.zeros(0), np.zeros(0)
     vecs = index.span_vectors_of([hit.id]).get(hit.id)
     if vecs is None or len(vecs) != len(units):  # not stored (cannot happen after a complete ingest)
         context = " > ".join(hit.heading_path)
         vecs = index.embedder.passages([f"{context}\n{u.text}" for u in units])
     sims = vecs @ qvec
+    return units, sims, sims + LEXICAL_WEIGHT * np.array([_share(wanted, u.text) for u in units])
+
+
+def choose(index: Index, qvec: np.ndarray, hits: list[Hit], question: str) -> Choice:
+    """The span that answers the question, from the best passage or its neighbours in the same document.
+
+    Each span (with its heading path) was embedded at ingest; a span's score adds the rarity-weighted share
+    of the question's words it holds. When the question asks for a kind of value (a date for "когда",
+    a number for "сколько", a person for "кто"), the best span holding one wins over better-scored spans
+    that hold none, as long as it scores within :data:`KIND_SLACK` of the best.
+    """
     wanted = _rarity(index, question)
-    scores = sims + LEXICAL_WEIGHT * np.array([_share(wanted, u.text) for u in units])
-    best = int(np.argmax(scores))
-    span = units[best].text
-    nxt = best + 1
-    if nxt < len(units) and len(span) < 100 and len(span) + 1 + len(units[nxt].text) <= MAX_ANSWER_CHARS:
-        if scores[nxt] >= scores[best] - 0.02:
-            span = f"{span} {units[nxt].text}"
-    return span, float(sims[best])
+    kind = asked(question)
+    pool = [i for i, h in enumerate(hits) if h.path == hits[0].path][:NEIGHBOURS]
+    found: list[tuple[float, float, int, int, list[Span], np.ndarray]] = []
+    for i in pool:
+        units, sims, scores = _span_scores(index, qvec, hits[i], wanted)
+        found += [(float(scores[j]), float(sims[j]), i, j, units, scores) for j in range(len(units))]
+    if not found:
+        return Choice(hits[0].text[:MAX_ANSWER_CHARS], 0.0, 0, holds(kind, hits[0].text))
+    found.sort(key=lambda f: -f[0])
+    typed = [f for f in found if holds(kind, f[4][f[3]].text)]
+    best = typed[0] if typed and typed[0][0] >= found[0][0] - KIND_SLACK else found[0]
+    score, sim, i, j, units, scores = best
+    span = units[j].text
+    nxt = j + 1
+    tabular = hits[i].text[units[j].start:units[j].end].lstrip().startswith("|")
+    if (not tabular and nxt < len(units) and len(span) < 100
+            and len(span) + 1 + len(units[nxt].text) <= MAX_ANSWER_CHARS and scores[nxt] >= score - 0.02):
+        span = f"{span} {units[nxt].text}"
+    return Choice(span, sim, i, holds(kind, span))
+
+
+def best_span(index: Index, qvec: np.ndarray, hit: Hit, question: str = "") -> tuple[str, float]:
+    """The span of ``hit`` alone that answers the question, with its similarity to the question."""
+    c = choose(index, qvec, [hit], question)
+    return c.text, c.similarity
 
 
 def coverage(index: Index, question: str, text: str) -> float:
@@ -114,6 +157,67 @@ def missing(index: Index, question: str, text: str) -> float:
     return max(absent) / index.idf("\0never") if absent else 0.0
 
 
+def _terms_in(index: Index, term: str, sql: str, args: tuple[str, ...]) -> bool:
+    return bool(index.store.keyword('"' + term.replace('"', '""') + '"', 1, sql, args))
+
+
+def _heading_words(heading: str) -> set[str]:
+    return content_stems(heading)
+
+
+def absent_field(index: Index, question: str, qvec: np.ndarray, named: Match, hits: list[Hit]) -> PassageRow | None:
+    """The section other clients' cards answer ``question`` from, when the named client's documents have nothing
+    like it: the asked field is simply not written down for this client.
+
+    Two signs, either enough: the rarer half of the question's words (its name left out) occurs in other
+    clients' cards and nowhere in this client's documents ("кредитный лимит" in a card without one); or the
+    other cards' best section for the question is closer to it than anything of this client's and this client
+    has no section under a heading like it ("Кто подписывает документы" in a card without signers).
+    """
+    mine = ("SELECT p.id FROM passages p JOIN documents d ON d.id = p.doc_id WHERE d.client = ?", (named.client,))
+    others = ("SELECT p.id FROM passages p JOIN documents d ON d.id = p.doc_id "
+              "WHERE d.type = 'client' AND d.client NOT IN (?, '')", (named.client,))
+    name_stems = {stem(fold_back) for fold_back in _named_words(question, named)}
+    weights = {t: index.idf(t) for t in content_stems(question) - name_stems}
+    total = sum(weights.values())
+    lacking = [t for t in weights if not _terms_in(index, t, *mine) and _terms_in(index, t, *others)]
+    other_ids = np.array([r[0] for r in index.store.conn.execute(*others)], dtype=np.int64)
+    best = index.dense(qvec, 1, other_ids)
+    if not best:
+        return None
+    pid, score = next(iter(best.items()))
+    row = index.store.passages([pid]).get(pid)
+    if row is None:
+        return None
+    if total and sum(weights[t] for t in lacking) / total >= 0.5:
+        return row
+    mine_ids = np.array([r[0] for r in index.store.conn.execute(*mine)], dtype=np.int64)
+    own = max(index.dense(qvec, 1, mine_ids).values(), default=0.0)
+    wanted = _heading_words(row.heading)
+    headings = {r[0] for r in index.store.conn.execute(
+        "SELECT DISTINCT p.heading FROM passages p JOIN documents d ON d.id = p.doc_id WHERE d.client = ?",
+        (named.client,))}
+    alike = any(len(wanted & (h := _heading_words(heading))) * 2 >= max(len(wanted | h), 1) for heading in headings)
+    return row if score > own and not alike else None
+
+
+def _named_words(question: str, named: Match) -> list[str]:
+    return [w for w in words(question) if fold(w) in named.words]
+
+
+def not_written(index: Index, question: str, client: str, elsewhere: PassageRow, top: Hit, nearest: str) -> str:
+    """What kb says instead of a value the named client's documents do not have: that it is not written down,
+    where other clients have it, the nearest thing that is written, and who owns the client."""
+    title = index.names.title(client)
+    where = f"{top.path} › {' › '.join(top.heading_path[1:]) or top.heading}"
+    if script(question) == "latin":
+        return (f"The documents of {title} do not say this (other clients' cards have it under "
+                f"\u201c{elsewhere.heading}\u201d). Nearest: \u201c{nearest}\u201d ({where}). "
+                f"Owner: {top.owner or 'nobody named'}.")
+    return (f"В документах клиента {title} этого нет (у других клиентов это раздел «{elsewhere.heading}»). "
+            f"Ближайшее: «{nearest}» ({where}). Ответственный: {top.owner or 'не указан'}.")
+
+
 def features(index: Index, ranking: Ranking, sentence: float, question: str) -> dict[str, float]:
     """The numbers confidence is computed from."""
     top = ranking.hits[0]
@@ -136,13 +240,26 @@ def confidence(feats: dict[str, float]) -> float:
     return round(1.0 / (1.0 + math.exp(-z)), 4)
 
 
+def about(index: Index, question: str, filters: Filters) -> Match:
+    """The client a question is about: the one selected, else the one (or the several equally) it names."""
+    if filters.client or filters.clients:
+        return Match(filters.client, tuple(sorted({filters.client, *filters.clients} - {""})))
+    return index.names.match(question)
+
+
 def answer(index: Index, question: str, filters: Filters | None = None, qvec: Vector | None = None,
-           ranking: Ranking | None = None) -> Answer:
+           ranking: Ranking | None = None, resolve: bool = True) -> Answer:
     """Answer from the best passage, or refuse when the confidence is below the calibrated threshold.
 
-    A ``ranking`` already retrieved for this question (with these filters) is reused, not fetched again.
+    A question that names a client (and no client is selected) is answered from that client's documents
+    and general ones only; ``resolve=False`` asks across every client. A ``ranking`` already retrieved for
+    this question (with these filters) is reused, not fetched again.
     """
     filters = filters or Filters()
+    named = about(index, question, filters) if resolve else Match()
+    if named.candidates:
+        filters = replace(filters, client=named.client, clients=() if named.client else named.candidates)
+        ranking = None  # retrieved for every client: ask again within the named one
     ranking = ranking or index.retrieve(question, k=SOURCES, filters=filters, qvec=qvec)
     if ranking.qvec is not None:
         qvec = ranking.qvec
@@ -152,11 +269,26 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
         qvec = qvec()
     hits = ranking.hits[:SOURCES]
     if not hits:
-        return Answer(False, None, 0.0, [], features={})
+        return Answer(False, None, 0.0, [], features={}, client=named.client,
+                      candidates=named.candidates if not named.client else ())
+    chosen = choose(index, qvec, hits, question)
+    if chosen.hit:  # the answer's own passage is the first source
+        hits = [hits[chosen.hit], *hits[: chosen.hit], *hits[chosen.hit + 1 :]]
+        ranking = replace(ranking, hits=hits)
     top = hits[0]
     learn(Chunk("", top.heading, top.heading_path, top.text, 0, 0).embed_text(top.title), index.store.terms_of(top.id))
-    span, sim = best_span(index, qvec, top, question)
-    feats = features(index, ranking, sim, question)
+    feats = features(index, ranking, chosen.similarity, question)
     conf = confidence(feats)
+    note = ""
+    if not chosen.holds:  # on the topic, without the value asked for: never said with confidence
+        conf = min(conf, UNSURE_AT_MOST)
+    if named.client and conf >= REFUSE_BELOW:
+        elsewhere = absent_field(index, question, qvec, named, hits)
+        if elsewhere is not None:
+            conf = min(conf, REFUSE_BELOW / 2)
+            note = not_written(index, question, named.client, elsewhere, top, chosen.text)
+    if not named.client and named.candidates:  # two clients named equally: kb does not pick one
+        conf = min(conf, UNSURE_AT_MOST)
     answered = conf >= REFUSE_BELOW
-    return Answer(answered, span if answered else None, conf, hits, hits[0].owner, feats, span)
+    return Answer(answered, chosen.text if answered else None, conf, hits, top.owner, feats, chosen.text,
+                  named.client, named.candidates if not named.client else (), note)

@@ -143,7 +143,7 @@ def by_kind(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
                 "n": len(group),
                 "correct_confident": _share(group, lambda r: r["answer_hit"] and r["said"] == "confident"),
                 "correct": _share(group, lambda r: r["answer_hit"] and r["said"] != "refused"),
-                "first_in_gold": _share(group, lambda r: r["rank"] == 1),
+                "first_in_gold": _share(group, lambda r: r["first_in_gold"]),
                 "wrong_confident": _share(group, lambda r: not r["answer_hit"] and r["said"] == "confident"),
                 "refused": _share(group, lambda r: r["said"] == "refused"),
             }
@@ -186,13 +186,14 @@ def evaluate(
             a = answer(index, q.question, qvec=qvec, ranking=ranking)
             hit = answer_hits(a.span, q) if a.answered else False
             top = a.sources[0].path if a.sources else ""
+            first = bool(a.sources) and (a.sources[0].path, a.sources[0].heading) in q.gold
             if q.gold:
                 hits_ok += hit
                 refused += not a.answered
             res.rows.append({"id": q.id, "kind": q.kind, "lang": q.lang, "client": q.client, "rank": rank,
                              "answer_hit": hit, "answered": a.answered, "said": said(a),
                              "confidence": a.confidence, "in_base": bool(q.gold), "answer": a.answer or "",
-                             "source": top, "resolved": a.client,
+                             "source": top, "first_in_gold": first, "resolved": a.client,
                              "other_client": bool(q.client) and client_of.get(top, q.client) != q.client,
                              **a.features})
         if progress:

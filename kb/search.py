@@ -18,6 +18,7 @@ import numpy as np
 from kb.embedding import Embedder
 from kb.errors import BadInput, StoreError
 from kb.markdown import anchor
+from kb.names import Names
 from kb.store import Store
 from kb.text import from_wrong_layout, fts_query, script, terms
 
@@ -61,11 +62,12 @@ def vector_index(dim: int, size: int) -> faiss.IndexIDMap2:
 class Filters:
     """Metadata a passage's document must carry; empty fields do not filter."""
 
-    client: str = ""
+    client: str = ""  # this client's documents and general ones (no client), never another client's
     type: str = ""
     product: str = ""
     tag: str = ""
     groups: frozenset[str] | None = None  # the reader's groups; None reads every document (CLI, open mode)
+    clients: tuple[str, ...] = ()  # several clients at once (a question naming two equally), like ``client``
 
     @classmethod
     def of(cls, data: dict[str, Any] | None) -> Filters:
@@ -81,11 +83,13 @@ class Filters:
         """A subquery of allowed passage ids, or None when nothing is filtered."""
         clauses: list[str] = []
         args: list[str] = []
-        for column in ("client", "type"):
-            value = getattr(self, column)
-            if value:
-                clauses.append(f"d.{column} = ?")
-                args.append(value)
+        clients = sorted({self.client, *self.clients} - {""})
+        if clients:
+            clauses.append(f"(d.client = '' OR d.client IN ({','.join('?' * len(clients))}))")
+            args += clients
+        if self.type:
+            clauses.append("d.type = ?")
+            args.append(self.type)
         for kind in ("product", "tag"):
             value = getattr(self, kind)
             if value:
@@ -160,6 +164,7 @@ class Index:
         if built_with != embedder.name:
             raise StoreError(f"index was built with model {built_with!r}, not {embedder.name!r}: run `kb ingest`")
         self.generation = self.store.get_meta("generation") or "0"
+        self.names = Names.from_store(self.store)
         self.df = self.store.document_frequencies()
         # Each passage's document and section: fusion ranks candidates without reading their rows, and only
         # the hits returned are read.

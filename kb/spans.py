@@ -56,13 +56,52 @@ def _pieces(body: str, base: int) -> list[tuple[int, int]]:
     return out
 
 
+_EMPTY_CELLS = frozenset({"", "-", "—", "–", "n/a"})
+
+
+def cells(line: str) -> list[str]:
+    """The cells of a Markdown table row, emphasis marks dropped ("| a | b |" -> ["a", "b"])."""
+    body = line.strip()
+    body = body[1:] if body.startswith("|") else body
+    body = body[:-1] if body.endswith("|") and not body.endswith("\\|") else body
+    return [_shown(c) for c in re.split(r"(?<!\\)\|", body)]
+
+
+def _is_rule(line: str) -> bool:
+    return bool(line.strip()) and set(line.strip()) <= set("|-: ") and "-" in line
+
+
+def table_row(header: list[str], row: list[str]) -> str:
+    """A table row as a reader would say it: each filled cell after its column header, joined by " · "
+    ("Размер скидки: до 5 % · Кто согласует: менеджер самостоятельно")."""
+    pairs = [f"{h}: {c}" if h and h.lower() != c.lower() else c
+             for h, c in zip(header + [""] * len(row), row) if c.lower() not in _EMPTY_CELLS]
+    return " · ".join(pairs)
+
+
 def spans(text: str) -> list[Span]:
-    """The candidate answer spans of a passage, in reading order; each shown text is at most 300 characters."""
+    """The candidate answer spans of a passage, in reading order; each shown text is at most 300 characters.
+
+    A table row is one span that keeps its column headers (see :func:`table_row`); the header row itself
+    is none.
+    """
     out: list[Span] = []
     offset = 0
-    for line in text.splitlines(keepends=True):
+    lines = text.splitlines(keepends=True)
+    header: list[str] | None = None
+    for number, line in enumerate(lines):
         base, offset = offset, offset + len(line)
         body = line.rstrip("\r\n")
+        if not body.lstrip().startswith("|"):
+            header = None
+        elif number + 1 < len(lines) and _is_rule(lines[number + 1]):
+            header = cells(body)
+            continue
+        elif header is not None and not _is_rule(body):
+            shown = table_row(header, cells(body))[:MAX_SPAN_CHARS]
+            if shown:
+                out.append(Span(shown, base, base + len(body)))
+            continue
         if not body.strip() or set(body.strip()) <= set("|-: "):
             continue
         marker = _MARKER.match(body)

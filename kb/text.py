@@ -115,12 +115,19 @@ _TRANSLIT = [
 ]
 
 
+_VOWELS = frozenset("aeiouy")
+
+
 def to_cyrillic(word: str) -> str:
     """A Latin spelling of a Russian name back in Cyrillic ("Romashka" -> "ромашка")."""
     word = word.lower()
     out = ""
     i = 0
     while i < len(word):
+        if word[i] == "y" and i and word[i - 1] in _VOWELS and (i + 1 == len(word) or word[i + 1] not in _VOWELS):
+            out += "й"  # "Severstroy", "Nikolay"
+            i += 1
+            continue
         for lat, cyr in _TRANSLIT:
             if word.startswith(lat, i):
                 out += cyr

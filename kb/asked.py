@@ -1,0 +1,64 @@
+"""What kind of value a question asks for, and whether a piece of text holds one.
+
+"Когда / when" asks for a date or a time, "сколько / how much" for a number, "кто / who" for a person or a
+role, "почта / e-mail" for an address, "телефон / phone" for a number to call. An answer that holds no
+value of the asked kind is about the topic, not the fact: kb then looks for a sentence that holds one,
+and says "check the source" rather than answer with confidence when there is none.
+"""
+
+from __future__ import annotations
+
+import re
+
+DATE, NUMBER, PERSON, EMAIL, PHONE = "date", "number", "person", "email", "phone"
+
+_ASKS = [  # the pattern matching earliest in the question decides ("Кто подменяет её, когда она в отпуске?")
+    (EMAIL, r"\be-?mail|\bemail|\bпочт[аы]\b|имейл|емейл|\bмейл"),
+    (PHONE, r"телефон|\bphone|мобильн"),
+    (DATE, r"\bкогда\b|какого числа|како[йе] (?:числ|дат)|до какой даты|\bдата\b|\bwhen\b|what date|until when|"
+           r"by when|\bdeadline|истекает|заканчивается|истечёт|истечет|\bexpire"),
+    (PERSON, r"^\W*(?:а\s+)?(?:кто|кому|кого|с кем)\b|\b(?:кто|кому|с кем)\b|^\W*(?:who|whom)\b|\bwho\b"),
+    (NUMBER, r"сколько|скольки|\bскок|почём|почем|какой процент|\bhow (?:much|many|long)\b|what percent|"
+             r"\bprice of|\bcost of|\bwhat does .* cost|кредитный лимит|credit limit"),
+]
+_ASKS_RE = [(kind, re.compile(p, re.IGNORECASE)) for kind, p in _ASKS]
+
+_MONTHS = (r"январ|феврал|март|апрел|ма[йяю]\b|июн|июл|август|сентябр|октябр|ноябр|декабр|"
+           r"january|february|march|april|\bmay\b|june|july|august|september|october|november|december|"
+           r"\bjan\b|\bfeb\b|\bmar\b|\bapr\b|\bjun\b|\bjul\b|\baug\b|\bsep\b|\boct\b|\bnov\b|\bdec\b")
+_WEEKDAYS = (r"понедельник|вторник|сред[аыу]\b|четверг|пятниц|суббот|воскресень|"
+             r"monday|tuesday|wednesday|thursday|friday|saturday|sunday")
+_SEASONS = r"весн|летом|\bлето\b|осен|зим[аоуы]|spring|summer|autumn|\bfall\b|winter|квартал|quarter"
+_DURATION = (r"\d+\s*(?:-|–)?\s*(?:\d+\s*)?(?:календарн\w*|рабоч\w*|банковск\w*)?\s*"
+             r"(?:дн|день|дня|сут|недел|месяц|мес\b|час|лет|год|минут|working day|day|week|month|hour|year)")
+_NUMBER_WORDS = (r"\b(?:один|одна|одну|два|две|три|четыре|пять|шесть|семь|восемь|девять|десять|двенадцать|"
+                 r"пятнадцать|двадцать|тридцать|сорок|пятьдесят|шестьдесят|девяносто|сто|половин\w*|"
+                 r"one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|thirty|half)\b")
+_HOLDS = {
+    EMAIL: re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),
+    PHONE: re.compile(r"(?:\+\d[\d\s()-]{7,}\d|\b\d{3}[\s-]\d{2}[\s-]\d{2}\b)"),
+    DATE: re.compile(r"\b\d{1,2}\.\d{1,2}(?:\.\d{2,4})?\b|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}:\d{2}\b|\b(?:19|20)\d{2}\b|"
+                     + _MONTHS + "|" + _WEEKDAYS + "|" + _SEASONS + "|" + _DURATION
+                     + r"|немедленно|сразу|immediately|ежедневно|ежемесячно|ежеквартально|daily|monthly",
+                     re.IGNORECASE),
+    NUMBER: re.compile(r"\d|" + _NUMBER_WORDS, re.IGNORECASE),
+    PERSON: re.compile(
+        r"\b[А-ЯЁ][а-яё]+\s+[А-ЯЁ][а-яё]+"  # a surname and a given name, either order
+        r"|\b[А-ЯЁ][а-яё]+\s+[А-ЯЁ]\.\s?[А-ЯЁ]\.|\b[А-ЯЁA-Z]\.\s?(?:[А-ЯЁA-Z]\.\s?)?[А-ЯЁA-Z][а-яёa-z]+"  # initials
+        r"|директор|бухгалтер|менеджер|руководител|инженер|юрист|специалист|начальник|администратор|"
+        r"заместител|владел|отдел\w*|служб\w*|\bсам\b|самостоятельно|\bлично|"
+        r"\b(?:[Dd]irector|[Mm]anager|[Aa]ccountant|[Ee]ngineer|[Hh]ead of|[Ll]awyer|[Oo]fficer|[Oo]wner|CEO|CFO|CTO)\b",
+    ),
+}
+
+
+def asked(question: str) -> str:
+    """The kind of value ``question`` asks for (one of the module's constants), or "" for none in particular."""
+    found = [(m.start(), kind) for kind, pattern in _ASKS_RE if (m := pattern.search(question))]
+    return min(found)[1] if found else ""
+
+
+def holds(kind: str, text: str) -> bool:
+    """Whether ``text`` holds a value of ``kind`` (any text does when nothing in particular is asked)."""
+    pattern = _HOLDS.get(kind)
+    return pattern is None or bool(pattern.search(text))
