@@ -65,8 +65,14 @@ class SearchOut(BaseModel):
 
 class AskIn(BaseModel):
     question: str = Field(min_length=1)
-    client: str | None = None
+    client: str | None = Field(default=None, description="answer from this client's documents and general ones")
     filters: dict[str, str] | None = None
+    resolve_client: bool = Field(default=True, description="false: ignore the client the question names")
+
+
+class ClientRef(BaseModel):
+    id: str
+    title: str
 
 
 class AskOut(BaseModel):
@@ -79,6 +85,10 @@ class AskOut(BaseModel):
     gap_id: int | None = None
     question_id: int = Field(default=0, description="send it back with feedback on this answer")
     question: str = Field(default="", description="the question as understood (a wrong keyboard layout repaired)")
+    client: ClientRef | None = Field(default=None, description="the client the question was understood to be about")
+    client_candidates: list[ClientRef] = Field(default_factory=list,
+                                               description="clients the question names equally (none chosen)")
+    note: str = Field(default="", description="why a question about a client was refused, and what is written")
 
 
 class SectionOut(BaseModel):
@@ -458,14 +468,18 @@ def create_app(settings: Settings, embedder: Embedder | None = None,
     def ask(body: AskIn, request: Request) -> AskOut:
         user = reader(request)
         filters = Filters.of({**(body.filters or {}), **({"client": body.client} if body.client else {})})
-        result = kb.ask(body.question, replace(filters, groups=user.groups))
+        result = kb.ask(body.question, replace(filters, groups=user.groups), resolve=body.resolve_client)
         a = result.answer
         audit(user, "ask", body.question, [h.path for h in a.sources])
         if not a.answered:
             metrics.refusals.inc()
+        names = kb.names()
         return AskOut(answered=a.answered, answer=a.answer, confidence=a.confidence, verdict=result.verdict,
                       owner=a.owner, sources=_hits(a.sources, result.freshness), gap_id=result.gap_id,
-                      question_id=result.question_id, question=result.question)
+                      question_id=result.question_id, question=result.question,
+                      client=ClientRef(id=a.client, title=names.title(a.client)) if a.client else None,
+                      client_candidates=[ClientRef(id=c, title=names.title(c)) for c in a.candidates],
+                      note=a.note)
 
     @app.get("/api/documents/{path:path}", response_model=DocumentOut)
     def document(path: str, request: Request) -> DocumentOut:

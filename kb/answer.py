@@ -60,6 +60,9 @@ class Answer:
             "confidence": self.confidence,
             "sources": [h.as_dict() for h in self.sources],
             "owner": self.owner,
+            "client": self.client,
+            "client_candidates": list(self.candidates),
+            "note": self.note,
         }
 
 

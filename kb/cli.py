@@ -161,7 +161,8 @@ def ask_cmd(question: str, client: str | None, type_: str | None, product: str |
         from kb.service import KnowledgeBase
 
         s = _settings(content, index)
-        result = KnowledgeBase(s, _embedder(s)).ask(question, _filters(client, type_, product, tag))
+        kb = KnowledgeBase(s, _embedder(s))
+        result = kb.ask(question, _filters(client, type_, product, tag))
         a = result.answer
         keys = ("path", "heading", "heading_path", "text", "score", "start_line", "end_line")
         data = {**a.as_dict(), "sources": [{k: h.as_dict()[k] for k in keys} for h in a.sources],
@@ -170,9 +171,15 @@ def ask_cmd(question: str, client: str | None, type_: str | None, product: str |
             data["gap_id"] = result.gap_id
 
         def human() -> None:
+            if a.client:
+                click.echo(f"about: {kb.names().title(a.client)}")
+            elif a.candidates:
+                click.echo("the question names several clients: " + ", ".join(kb.names().title(c) for c in a.candidates))
             if a.answered:
                 click.echo(a.answer)
                 click.echo(f"\nconfidence {a.confidence:.2f} ({result.verdict})")
+            elif a.note:
+                click.echo(f"{a.note} The question was recorded as a gap.")
             else:
                 who = f" Ask {a.owner}, who owns this topic." if a.owner else ""
                 click.echo(f"The knowledge base does not know this.{who} The question was recorded as a gap.")

@@ -130,7 +130,6 @@ class KnowledgeBase:
         self.clock = clock
         self._embedder = embedder
         self._index: Index | None = None
-        self._names: tuple[Index, Names] | None = None
         self._reindex_lock = threading.Lock()
         self._content_lock = threading.Lock()
         self.data = DataStore(settings.data_dir)
@@ -175,12 +174,7 @@ class KnowledgeBase:
 
     def names(self) -> Names:
         """Client and product names of the serving index."""
-        index = self.index()
-        cached = self._names
-        if cached is None or cached[0] is not index:
-            cached = (index, Names.from_documents(index.store.documents()))
-            self._names = cached
-        return cached[1]
+        return self.index().names
 
     def check_question(self, text: str) -> str:
         if len(text) > self.settings.max_question_chars:
@@ -203,20 +197,21 @@ class KnowledgeBase:
 
     def _client_of(self, question: str, client: str) -> str:
         """The client a question is about: the one it was asked for, else the only client it names."""
-        if client:
-            return client
-        named = self.names().clients_in(question)
-        return next(iter(named)) if len(named) == 1 else ""
+        return client or self.names().match(question).client
 
-    def ask(self, question: str, filters: Filters | None = None) -> AskResult:
-        """Answer ``question``; it is logged, and recorded as a gap when refused or unsure."""
+    def ask(self, question: str, filters: Filters | None = None, resolve: bool = True) -> AskResult:
+        """Answer ``question``; it is logged, and recorded as a gap when refused or unsure.
+
+        A question naming a client is answered from that client's documents and general ones
+        (``resolve=False``: from every document).
+        """
         question = self.index().repair(self.check_question(question))
         filters = filters or Filters()
         pending = self.embedder.query_soon(question)
-        a = answer(self.index(), question, filters, qvec=pending)
+        a = answer(self.index(), question, filters, qvec=pending, resolve=resolve)
         qvec = pending()
         said = verdict(a)
-        client = self._client_of(question, filters.client)
+        client = a.client or filters.client
         masked = self.names().mask(question)
         vec = qvec if masked == question else None  # embedded when the gaps are grouped, off the hot path
         # Gaps are shown to every editor: they never point at documents restricted to some groups.
