@@ -259,6 +259,9 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
     this question (with these filters) is reused, not fetched again.
     """
     filters = filters or Filters()
+    own = index.in_own_words(question)
+    if own != question:
+        question, qvec, ranking = own, None, None
     named = about(index, question, filters) if resolve else Match()
     if named.candidates:
         filters = replace(filters, client=named.client, clients=() if named.client else named.candidates)

@@ -18,6 +18,7 @@ import numpy as np
 from kb.embedding import Embedder
 from kb.errors import BadInput, StoreError
 from kb.markdown import anchor
+from kb.glossary import Glossary
 from kb.names import Names
 from kb.store import Store
 from kb.text import from_wrong_layout, fts_query, script, terms
@@ -165,6 +166,7 @@ class Index:
             raise StoreError(f"index was built with model {built_with!r}, not {embedder.name!r}: run `kb ingest`")
         self.generation = self.store.get_meta("generation") or "0"
         self.names = Names.from_store(self.store)
+        self.glossary = Glossary.from_documents(self.store.documents())
         self.df = self.store.document_frequencies()
         # Each passage's document and section: fusion ranks candidates without reading their rows, and only
         # the hits returned are read.
@@ -197,6 +199,10 @@ class Index:
             return sum(1 for w in words if w in self.df) / len(words) if words else 0.0
 
         return fixed if known(fixed) >= 0.5 and known(fixed) > known(query) else query
+
+    def in_own_words(self, query: str) -> str:
+        """The query in the documents' words: slang and aliases the index never saw replaced (kb.glossary)."""
+        return self.glossary.expand(query, lambda term: term in self.df)
 
     def keyword_ceiling(self, query: str) -> float:
         """The BM25 score a passage would get by holding every term of ``query`` as often as can count.

@@ -187,7 +187,8 @@ class KnowledgeBase:
 
     def search(self, query: str, k: int = 5, filters: Filters | None = None, mode: str = "hybrid") -> list[Hit]:
         index = self.index()
-        return index.search(index.repair(self.check_question(query)), k=k, filters=filters, mode=mode)  # type: ignore[arg-type]
+        query = index.in_own_words(index.repair(self.check_question(query)))
+        return index.search(query, k=k, filters=filters, mode=mode)  # type: ignore[arg-type]
 
     # -- asking ---------------------------------------------------------------------------------
     def _meaning(self, questions: list[str]) -> np.ndarray:

@@ -1,0 +1,96 @@
+"""Words people use for what the documents call otherwise: slang, abbreviations, short first names.
+
+A question is searched in the documents' own words ("срм норд на одного юзера" as "CRM норд на одного
+пользователь"), so both the keyword and the meaning search find the section. Two sources:
+- the everyday Russian business slang below, true of any sales team's speech;
+- the content's own front matter ``aliases:`` as a mapping, on a glossary, a team page or any document:
+  ``aliases: {"дополнительное соглашение": [дс, допник], "Елена Кузнецова": [Лена Кузнецова]}``.
+A variant matches a word of the question by its stem, so declined forms count ("Лену", "юзера"); a variant
+the index never saw is replaced, one it knows (cards write "ДС" too) is kept and the term added.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+
+from kb.store import DocumentRow
+from kb.text import stem
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+# Everyday Russian business speech: what people type -> the word documents use.
+SLANG: dict[str, tuple[str, ...]] = {
+    "CRM": ("срм", "црм"),
+    "пользователь": ("юзер", "юзеры", "юзверь"),
+    "дополнительное соглашение": ("дс", "допник", "допсоглашение", "допсоглашения"),
+    "коммерческое предложение": ("кп",),
+    "спецификация": ("спека", "спецификашка", "спеки"),
+    "лицензия": ("лицуха", "лицухи", "лицензуха"),
+    "сколько": ("скок", "скока", "скоко", "сколко"),
+    "главный бухгалтер": ("главбух", "главбуха"),
+    "генеральный директор": ("гендир", "гендиректор"),
+    "финансовый директор": ("финдир", "финдиректор"),
+    "коммерческий директор": ("комдир", "коммдир"),
+    "техническое задание": ("тз",),
+    "Санкт-Петербург": ("питер", "спб", "питерские", "питерский", "питерская"),
+    "Москва": ("мск", "московские"),
+    "эскалировать": ("эскалирвать", "эскалировть", "эскалирывать"),
+    "P1": ("п1",), "P2": ("п2",), "P3": ("п3",), "P4": ("п4",),
+}
+
+
+def _key(variant: str) -> tuple[str, ...]:
+    return tuple(stem(w) for w in _WORD.findall(variant.lower()))
+
+
+class Glossary:
+    """Variants (as stems) and the words the documents use for them."""
+
+    def __init__(self, entries: Mapping[str, Iterable[str]]) -> None:
+        self._map: dict[tuple[str, ...], str] = {}
+        for term, variants in entries.items():
+            for variant in variants:
+                key = _key(variant)
+                if key and key != _key(term):
+                    self._map[key] = term
+        self._longest = max((len(k) for k in self._map), default=0)
+
+    @classmethod
+    def from_documents(cls, docs: Iterable[DocumentRow]) -> Glossary:
+        """The built-in slang and every document's front matter ``aliases:`` mapping."""
+        entries: dict[str, list[str]] = {t: list(v) for t, v in SLANG.items()}
+        for d in docs:
+            aliases = d.meta.get("aliases")
+            if isinstance(aliases, dict):
+                for term, variants in aliases.items():
+                    found = [variants] if isinstance(variants, str) else list(variants or [])
+                    entries.setdefault(str(term), []).extend(str(v) for v in found)
+        return cls(entries)
+
+    def expand(self, text: str, known: Callable[[str], bool] = lambda _: False) -> str:
+        """``text`` in the documents' words: a variant the index never saw ("юзера") is replaced by the documents'
+        word for it; one it knows ("ДС", which cards use too) stays, with that word added at the end."""
+        spans = [(m.start(), m.end(), stem(m.group(0).lower())) for m in _WORD.finditer(text)]
+        out: list[str] = []
+        added: list[str] = []
+        cursor = i = 0
+        while i < len(spans):
+            for size in range(min(self._longest, len(spans) - i), 0, -1):
+                term = self._map.get(tuple(s for _, _, s in spans[i : i + size]))
+                if term is None:
+                    continue
+                start, end = spans[i][0], spans[i + size - 1][1]
+                if all(known(s) for _, _, s in spans[i : i + size]):
+                    added.append(term)
+                else:
+                    out.append(text[cursor:start] + term)
+                    cursor = end
+                i += size
+                break
+            else:
+                i += 1
+        out.append(text[cursor:])
+        result = "".join(out)
+        extra = [t for t in dict.fromkeys(added) if t.lower() not in result.lower()]
+        return f"{result} ({', '.join(extra)})" if extra else result
