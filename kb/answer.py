@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from kb.asked import asked, holds
+from kb.asked import asked, holds, names_codes
 from kb.chunking import Chunk
 from kb.names import Match, fold, words
 from kb.search import Filters, Hit, Index, Ranking, Vector
@@ -90,15 +90,16 @@ def _span_scores(index: Index, qvec: np.ndarray, hit: Hit, wanted: dict[str, flo
     return units, sims, sims + LEXICAL_WEIGHT * np.array([_share(wanted, u.text) for u in units])
 
 
-def choose(index: Index, qvec: np.ndarray, hits: list[Hit], question: str) -> Choice:
+def choose(index: Index, qvec: np.ndarray, hits: list[Hit], question: str, words_of: str = "") -> Choice:
     """The span that answers the question, from the best passage or its neighbours in the same document.
 
     Each span (with its heading path) was embedded at ingest; a span's score adds the rarity-weighted share
     of the question's words it holds. When the question asks for a kind of value (a date for "когда",
     a number for "сколько", a person for "кто"), the best span holding one wins over better-scored spans
-    that hold none, as long as it scores within :data:`KIND_SLACK` of the best.
+    that hold none, as long as it scores within :data:`KIND_SLACK` of the best. ``words_of`` is the question
+    whose words count (the question without the client's name, when only that client's documents compete).
     """
-    wanted = _rarity(index, question)
+    wanted = _rarity(index, words_of or question)
     kind = asked(question)
     pool = [i for i, h in enumerate(hits) if h.path == hits[0].path][:NEIGHBOURS]
     found: list[tuple[float, float, int, int, list[Span], np.ndarray]] = []
@@ -277,7 +278,7 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
     if not hits:
         return Answer(False, None, 0.0, [], features={}, client=named.client,
                       candidates=named.candidates if not named.client else ())
-    chosen = choose(index, qvec, hits, question)
+    chosen = choose(index, qvec, hits, question, index.names.mask(question) if named.words else "")
     if chosen.hit:  # the answer's own passage is the first source
         hits = [hits[chosen.hit], *hits[: chosen.hit], *hits[chosen.hit + 1 :]]
         ranking = replace(ranking, hits=hits)
@@ -286,7 +287,9 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
     feats = features(index, ranking, chosen.similarity, question)
     conf = confidence(feats)
     note = ""
-    if not chosen.holds:  # on the topic, without the value asked for: never said with confidence
+    # On the topic without the value asked for, or without the model or code the question names ("NT-HP 120"
+    # against a table of NT-HP 45-90): never said with confidence.
+    if not chosen.holds or not names_codes(question, " ".join([top.title, *top.heading_path, top.text])):
         conf = min(conf, UNSURE_AT_MOST)
     if named.client and conf >= REFUSE_BELOW:
         elsewhere = absent_field(index, question, qvec, named, hits)

@@ -62,3 +62,21 @@ def holds(kind: str, text: str) -> bool:
     """Whether ``text`` holds a value of ``kind`` (any text does when nothing in particular is asked)."""
     pattern = _HOLDS.get(kind)
     return pattern is None or bool(pattern.search(text))
+
+
+_CODE = re.compile(r"(?<![\w-])([A-ZА-ЯЁ]{1,5}(?:-[A-ZА-ЯЁ]{1,5})?)[-\s]?(\d{1,6})(?![\d,.]\d)")
+
+
+def codes(question: str) -> list[re.Pattern[str]]:
+    """Model numbers, priorities and other codes the question names ("NT-HP 120", "VT-1000", "P1"), as patterns
+    that find them however they are spaced or hyphenated."""
+    out = []
+    for letters, digits in _CODE.findall(question):
+        prefix = r"[-\s]?".join(re.escape(part) for part in letters.split("-"))
+        out.append(re.compile(r"(?<!\w)" + prefix + r"[-\s]?" + digits + r"(?!\d)", re.IGNORECASE))
+    return out
+
+
+def names_codes(question: str, text: str) -> bool:
+    """Whether ``text`` holds every code the question names (true when it names none)."""
+    return all(p.search(text) for p in codes(question))
