@@ -107,9 +107,9 @@ def choose(index: Index, qvec: np.ndarray, hits: list[Hit], question: str, words
         units, sims, scores = _span_scores(index, qvec, hits[i], wanted)
         found += [(float(scores[j]), float(sims[j]), i, j, units, scores) for j in range(len(units))]
     if not found:
-        return Choice(hits[0].text[:MAX_ANSWER_CHARS], 0.0, 0, holds(kind, hits[0].text))
+        return Choice(hits[0].text[:MAX_ANSWER_CHARS], 0.0, 0, holds(kind, hits[0].text, question))
     found.sort(key=lambda f: -f[0])
-    typed = [f for f in found if holds(kind, f[4][f[3]].text)]
+    typed = [f for f in found if holds(kind, f[4][f[3]].text, question)]
     best = typed[0] if typed and typed[0][0] >= found[0][0] - KIND_SLACK else found[0]
     score, sim, i, j, units, scores = best
     span = units[j].text
@@ -118,7 +118,7 @@ def choose(index: Index, qvec: np.ndarray, hits: list[Hit], question: str, words
     if (not tabular and nxt < len(units) and len(span) < 100
             and len(span) + 1 + len(units[nxt].text) <= MAX_ANSWER_CHARS and scores[nxt] >= score - 0.02):
         span = f"{span} {units[nxt].text}"
-    return Choice(span, sim, i, holds(kind, span))
+    return Choice(span, sim, i, holds(kind, span, question))
 
 
 def best_span(index: Index, qvec: np.ndarray, hit: Hit, question: str = "") -> tuple[str, float]:
@@ -184,6 +184,8 @@ def absent_field(index: Index, question: str, qvec: np.ndarray, named: Match, hi
     name_stems = {stem(fold_back) for fold_back in _named_words(question, named)}
     weights = {t: index.idf(t) for t in content_stems(question) - name_stems}
     total = sum(weights.values())
+    # Words are compared only where the client's documents are in the question's language, and only those
+    # of the other card's answering section count: they name the field ("кредитный лимит"), not the topic.
     lacking = [t for t in weights if not _terms_in(index, t, *mine) and _terms_in(index, t, *others)]
     other_ids = np.array([r[0] for r in index.store.conn.execute(*others)], dtype=np.int64)
     best = index.dense(qvec, 1, other_ids)
@@ -193,14 +195,19 @@ def absent_field(index: Index, question: str, qvec: np.ndarray, named: Match, hi
     row = index.store.passages([pid]).get(pid)
     if row is None:
         return None
-    if total and sum(weights[t] for t in lacking) / total >= 0.5:
-        return row
-    mine_ids = np.array([r[0] for r in index.store.conn.execute(*mine)], dtype=np.int64)
-    own = max(index.dense(qvec, 1, mine_ids).values(), default=0.0)
-    wanted = _heading_words(row.heading)
     headings = {r[0] for r in index.store.conn.execute(
         "SELECT DISTINCT p.heading FROM passages p JOIN documents d ON d.id = p.doc_id WHERE d.client = ?",
         (named.client,))}
+    language = script(" ".join(headings))
+    field = set(terms(" ".join([*row.heading_path, row.text])))
+    lacking = [t for t in lacking if t in field]
+    if script(question) == language and total and sum(weights[t] for t in lacking) / total >= 0.5:
+        return row
+    if script(row.heading) != language:  # headings in another language say nothing about what is missing
+        return None
+    mine_ids = np.array([r[0] for r in index.store.conn.execute(*mine)], dtype=np.int64)
+    own = max(index.dense(qvec, 1, mine_ids).values(), default=0.0)
+    wanted = _heading_words(row.heading)
     alike = any(len(wanted & (h := _heading_words(heading))) * 2 >= max(len(wanted | h), 1) for heading in headings)
     return row if score > own and not alike else None
 

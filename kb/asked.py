@@ -47,7 +47,8 @@ _HOLDS = {
         r"|\b[А-ЯЁ][а-яё]+\s+[А-ЯЁ]\.\s?[А-ЯЁ]\.|\b[А-ЯЁA-Z]\.\s?(?:[А-ЯЁA-Z]\.\s?)?[А-ЯЁA-Z][а-яёa-z]+"  # initials
         r"|директор|бухгалтер|менеджер|руководител|инженер|юрист|специалист|начальник|администратор|"
         r"заместител|владел|отдел\w*|служб\w*|\bсам\b|самостоятельно|\bлично|"
-        r"\b(?:[Dd]irector|[Mm]anager|[Aa]ccountant|[Ee]ngineer|[Hh]ead of|[Ll]awyer|[Oo]fficer|[Oo]wner|CEO|CFO|CTO)\b",
+        r"\b(?:[Dd]irector|[Mm]anager|[Aa]ccountant|[Ee]ngineer|[Hh]ead of|[Ll]awyer|[Oo]fficer|[Oo]wner)\b"
+        r"|\b(?:CEO|CFO|CTO)\b",
     ),
 }
 
@@ -58,10 +59,16 @@ def asked(question: str) -> str:
     return min(found)[1] if found else ""
 
 
-def holds(kind: str, text: str) -> bool:
-    """Whether ``text`` holds a value of ``kind`` (any text does when nothing in particular is asked)."""
+def holds(kind: str, text: str, question: str = "") -> bool:
+    """Whether ``text`` holds a value of ``kind`` (any text does when nothing in particular is asked) other than
+    the numbers the question itself gives ("в 2027 году" is no answer to "сколько … в 2027 году")."""
     pattern = _HOLDS.get(kind)
-    return pattern is None or bool(pattern.search(text))
+    if pattern is None:
+        return True
+    text = re.sub(r"№\s*\d+", " ", text)  # a document's number is no quantity
+    for number in set(re.findall(r"\d+", question)):
+        text = re.sub(rf"(?<!\d){number}(?!\d)", " ", text)
+    return bool(pattern.search(text))
 
 
 _CODE = re.compile(r"(?<![\w-])([A-ZА-ЯЁ]{1,5}(?:-[A-ZА-ЯЁ]{1,5})?)[-\s]?(\d{1,6})(?![\d,.]\d)")

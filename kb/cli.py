@@ -174,7 +174,8 @@ def ask_cmd(question: str, client: str | None, type_: str | None, product: str |
             if a.client:
                 click.echo(f"about: {kb.names().title(a.client)}")
             elif a.candidates:
-                click.echo("the question names several clients: " + ", ".join(kb.names().title(c) for c in a.candidates))
+                titles = ", ".join(kb.names().title(c) for c in a.candidates)
+                click.echo(f"the question names several clients: {titles}")
             if a.answered:
                 click.echo(a.answer)
                 click.echo(f"\nconfidence {a.confidence:.2f} ({result.verdict})")

@@ -186,14 +186,14 @@ def evaluate(
             a = answer(index, q.question, qvec=qvec, ranking=ranking)
             hit = answer_hits(a.span, q) if a.answered else False
             top = a.sources[0].path if a.sources else ""
-            first = bool(a.sources) and (a.sources[0].path, a.sources[0].heading) in q.gold
+            in_gold = bool(a.sources) and (a.sources[0].path, a.sources[0].heading) in q.gold
             if q.gold:
                 hits_ok += hit
                 refused += not a.answered
             res.rows.append({"id": q.id, "kind": q.kind, "lang": q.lang, "client": q.client, "rank": rank,
                              "answer_hit": hit, "answered": a.answered, "said": said(a),
                              "confidence": a.confidence, "in_base": bool(q.gold), "answer": a.answer or "",
-                             "source": top, "first_in_gold": first, "resolved": a.client,
+                             "source": top, "first_in_gold": in_gold, "resolved": a.client,
                              "other_client": bool(q.client) and client_of.get(top, q.client) != q.client,
                              **a.features})
         if progress:

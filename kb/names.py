@@ -118,7 +118,8 @@ def acronyms(name: str) -> list[str]:
     return [a for a in dict.fromkeys(found) if len(a) >= 2]
 
 
-def spellings(title: str, ident: str, aliases: Iterable[str] = (), tags: Iterable[str] = ()) -> tuple[tuple[str, ...], ...]:
+def spellings(title: str, ident: str, aliases: Iterable[str] = (),
+              tags: Iterable[str] = ()) -> tuple[tuple[str, ...], ...]:
     """How a name may be written: the quoted names of its title, the title itself, a name in brackets (not a
     place from the tags: "(Kazakhstan)"), the id (Latin, read as Cyrillic too), and the aliases."""
     places = {fold(w) for t in tags for w in words(t)}
@@ -206,7 +207,8 @@ class Names:
                     matched.add(top[1])
             if all(quality):
                 score = sum(quality) / len(quality)
-            elif partial and quality[0] and len(spelling) > 1 and self._shared[spelling[0]] <= 2 and len(spelling[0]) >= 5:
+            elif (partial and quality[0] and len(spelling) > 1 and self._shared[spelling[0]] <= 2
+                  and len(spelling[0]) >= 5):
                 score = PARTIAL * quality[0]
             else:
                 continue

@@ -17,8 +17,8 @@ import numpy as np
 
 from kb.embedding import Embedder
 from kb.errors import BadInput, StoreError
-from kb.markdown import anchor
 from kb.glossary import Glossary
+from kb.markdown import anchor
 from kb.names import Names
 from kb.store import Store
 from kb.text import from_wrong_layout, fts_query, script, terms

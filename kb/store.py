@@ -21,7 +21,8 @@ import numpy as np
 from kb.errors import IndexMissing, StoreError
 
 DB_NAME = "index.sqlite"
-SCHEMA_VERSION = "4"  # 2: lemmatised Russian terms, an e-mail address as one term; 3: span vectors; 4: table rows as spans with their column headers
+# 2: lemmatised Russian terms, an e-mail address as one term; 3: span vectors; 4: table rows as spans with headers
+SCHEMA_VERSION = "4"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-from kb.answer import answer
+import pytest
+
+from kb.answer import CONFIDENT_FROM, Answer, answer
+from kb.evaluation import normalized
 from kb.search import Index
 
 _LINES = (Path(__file__).parent / "demo_questions.jsonl").read_text("utf-8").splitlines()
@@ -30,7 +34,7 @@ def test_expected_section_in_top5_for_90_percent(demo_index: Index) -> None:
 
 
 def test_unanswerable_questions_are_refused(demo_index: Index) -> None:
-    unanswerable = [q["question"] for q in QUESTIONS if not q["expected"]]
+    unanswerable = [q["question"] for q in QUESTIONS if not q["expected"] and q.get("verdict", "refused") == "refused"]
     said = {q: answer(demo_index, q) for q in unanswerable}
     assert not [q for q, a in said.items() if a.answered], {q: a.confidence for q, a in said.items()}
 
@@ -44,3 +48,28 @@ def test_most_answerable_questions_are_answered_with_a_short_quote(demo_index: I
         assert a.answer and len(a.answer) <= 400
         top = a.sources[0]
         assert a.answer.split()[0] in top.text.replace("**", "")
+
+
+def _verdict(a: Answer) -> str:
+    return "refused" if not a.answered else "confident" if a.confidence >= CONFIDENT_FROM else "unsure"
+
+
+@pytest.mark.parametrize("q", [q for q in QUESTIONS if "verdict" in q], ids=lambda q: q["question"][:40])
+def test_precision_questions_get_their_verdict(demo_index: Index, q: dict[str, Any]) -> None:
+    """Client names in any form, table rows, slang, neighbouring sentences and facts not written down."""
+    a = answer(demo_index, q["question"])
+    said = _verdict(a)
+    if q.get("client"):
+        assert a.client == q["client"]
+    if q["verdict"] == "safe":
+        assert said != "confident", (a.answer, a.confidence)
+        return
+    if q["verdict"] == "refused":
+        assert said == "refused", (a.answer, a.confidence)
+        if q.get("note"):
+            assert a.note and demo_index.names.title(q["client"]) in a.note
+        return
+    assert said == "confident" if q["verdict"] == "confident" else said != "refused", (a.answer, a.confidence)
+    assert any(normalized(x) in normalized(a.answer or "") for x in q["answers"]), a.answer
+    assert "|" not in (a.answer or "")
+    assert (a.sources[0].path, a.sources[0].heading) in {(e["path"], e["heading"]) for e in q["expected"]}

@@ -111,3 +111,69 @@ def test_coverage_page_shows_single_owner_clients(server: str, page: Page) -> No
     expect(row).to_contain_text("один владелец", timeout=15_000)
     expect(page.locator("#single-owner")).to_contain_text("Дмитрий Соколов")
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+
+# An English question about a Russian client card that kb answers with the right fact today: the client is
+# understood from its transliterated name ("Romashka" -> ООО «Ромашка»).
+ROMASHKA_EN = "What is the email of Romashka's IT director?"
+
+
+def test_the_client_a_question_names_is_shown_with_its_answer(server: str, page: Page) -> None:
+    page.goto(server + "/")
+    page.fill("#question", ROMASHKA_EN)
+    page.press("#question", "Enter")
+    marker = page.locator("[data-testid=about-client]")
+    expect(marker).to_contain_text("О клиенте: ООО «Ромашка»", timeout=30_000)
+    expect(page.locator("#answer-text")).to_contain_text("k.ershov@romashka-dom.example")
+    expect(marker.locator("a")).to_have_attribute("href", "#/client/romashka")
+    expect(marker.locator("[data-testid=clear-client]")).to_have_attribute("title", "Спрашивать по всем клиентам")
+    expect(page.locator("[data-testid=client-candidates]")).to_have_count(0)
+
+
+def test_clearing_the_client_asks_across_all_clients(server: str, page: Page) -> None:
+    asked: list[dict[str, object]] = []
+    page.on("request", lambda r: asked.append(r.post_data_json) if r.url.endswith("/api/ask") else None)
+    page.goto(server + "/")
+    page.fill("#question", ROMASHKA_EN)
+    page.press("#question", "Enter")
+    expect(page.locator("[data-testid=about-client]")).to_be_visible(timeout=30_000)
+    page.click("[data-testid=clear-client]")
+    expect(page.locator("[data-testid=about-client]")).to_have_count(0, timeout=30_000)
+    expect(page.locator("#answer-text")).not_to_have_text("")
+    assert asked[-1] == {"question": ROMASHKA_EN, "resolve_client": False}
+
+
+def test_a_client_chosen_in_the_form_is_shown_without_a_clear_button(server: str, page: Page) -> None:
+    page.goto(server + "/")
+    page.select_option("#client", "romashka")
+    page.fill("#question", "Кто подписывает акты?")
+    page.press("#question", "Enter")
+    marker = page.locator("[data-testid=about-client]")
+    expect(marker).to_contain_text("О клиенте: ООО «Ромашка»", timeout=30_000)
+    expect(page.locator("#answer-text")).to_contain_text("Маслов")
+    expect(marker.locator("[data-testid=clear-client]")).to_have_count(0)
+
+
+def test_several_named_clients_are_offered_and_one_is_picked(server: str, page: Page) -> None:
+    page.goto(server + "/")
+    page.fill("#question", "What is the payment deferral for Romashka or Volga-Textile?")
+    page.press("#question", "Enter")
+    line = page.locator("[data-testid=client-candidates]")
+    expect(line.locator("a")).to_have_count(2, timeout=30_000)
+    expect(page.locator("[data-testid=about-client]")).to_have_count(0)
+    line.locator("a", has_text="Ромашка").click()
+    expect(page.locator("[data-testid=about-client]")).to_contain_text("ООО «Ромашка»", timeout=30_000)
+    expect(page.locator("[data-testid=client-candidates]")).to_have_count(0)
+    assert "#/client" not in page.url  # asked again on the same page, not sent to the client's page
+
+
+def test_a_refusal_about_a_client_says_what_its_documents_have(server: str, page: Page) -> None:
+    page.goto(server + "/")
+    page.fill("#question", "Какой лимит API у Ромашки?")  # other cards have an "API limit" section, hers has not
+    page.press("#question", "Enter")
+    expect(page.locator("#answer-text")).to_have_text("Нет в базе знаний", timeout=30_000)
+    expect(page.locator("[data-testid=refusal-note]")).to_contain_text("В документах клиента ООО «Ромашка» этого нет")
+    expect(page.locator("[data-testid=about-client]")).to_contain_text("О клиенте: ООО «Ромашка»")
+    page.click("#lang")  # the saved answer is drawn again in English
+    expect(page.locator("[data-testid=about-client]")).to_contain_text("About: ООО «Ромашка»")
+    expect(page.locator("[data-testid=clear-client]")).to_have_attribute("title", "Ask across all clients")

@@ -96,6 +96,9 @@
     colAnswered: ['С ответом', 'Answered'], colRisk: ['Риск', 'Risk'],
     singleOwner: ['один владелец', 'single owner'], soleTitle: ['Клиенты, которые держатся на одном человеке', 'Clients that depend on one person'],
     soleLine: ['{owner}: {n}', '{owner}: {n}'],
+    aboutClient: ['О клиенте:', 'About:'], clearClient: ['Спрашивать по всем клиентам', 'Ask across all clients'],
+    clientCandidates: ['Вопрос подходит к нескольким клиентам — уточните, о ком он:', 'The question fits several clients — pick the one you mean:'],
+    askAboutClient: ['Спросить только о клиенте {client}', 'Ask about {client} only'],
   };
 
   const VERDICTS = { // verdict -> [label key, badge colour class]
@@ -113,7 +116,7 @@
   const state = {
     lang: loadLang(),
     clients: null, // Promise<[client]>, cached
-    answers: {}, // scope -> {question, client, result, sent}
+    answers: {}, // scope -> {question, client, chosen, result, sent}
     doc: null, // {path, data}: the last document, reused when only the anchor changes
     seq: 0, // bumped on every navigation; stale responses are dropped
     csrf: '', // sent with every form post of a signed-in session
@@ -260,32 +263,40 @@
       placeholder: t('questionPh'), maxlength: 2000, 'data-testid': 'question',
     });
     if (saved) input.value = saved.question;
-    const select = fixedClient ? null : clientSelect(preset || (saved && saved.client) || '');
+    const select = fixedClient ? null : clientSelect(preset || (saved && saved.chosen && saved.client) || '');
     const button = el('button', { id: 'ask', type: 'submit', class: 'primary', 'data-testid': 'ask' }, t('ask'));
     const result = el('div', { class: 'result', 'aria-live': 'polite' });
     const form = el('form', { class: 'ask-form' + (select ? '' : ' scoped'), novalidate: true },
       field(t('question'), input), select && field(t('client'), select), el('div', { class: 'field' }, button));
     const ctx = { scope, input, select, button, result, client: fixedClient || '' };
+    ctx.reask = (opts) => ask(ctx, opts);
     form.addEventListener('submit', (e) => { e.preventDefault(); ask(ctx); });
-    if (saved) result.append(answerCard(saved));
+    if (saved) result.append(answerCard(saved, ctx.reask));
     return el('div', { class: 'askbox' }, form, result);
   }
 
-  async function ask(ctx) {
+  /** opts (a re-ask from the answer card): {question, client, resolve}; else the form's question and client. */
+  async function ask(ctx, opts) {
+    const again = opts || {};
+    if (again.question !== undefined) ctx.input.value = again.question;
     const question = ctx.input.value.trim();
     if (!question) { showError(t('emptyQuestion')); ctx.input.focus(); return; }
     clearError();
-    const client = ctx.client || (ctx.select ? ctx.select.value : '');
+    const selected = ctx.client || (ctx.select ? ctx.select.value : '');
+    const client = selected || again.client || ''; // a client the user chose in the form wins
+    const body = { question };
+    if (client) body.client = client;
+    if (again.resolve === false) body.resolve_client = false;
     const token = {};
     ctx.pending = token;
     ctx.button.disabled = true;
     ctx.result.replaceChildren(spinner(t('searching')));
     try {
-      const result = await api('POST', '/api/ask', client ? { question, client } : { question });
-      const entry = { question, client, result, sent: null };
+      const result = await api('POST', '/api/ask', body);
+      const entry = { question, client, chosen: Boolean(selected), result, sent: null };
       state.answers[ctx.scope] = entry; // kept even if the view was re-rendered meanwhile
       if (ctx.pending !== token || !ctx.result.isConnected) return;
-      ctx.result.replaceChildren(answerCard(entry));
+      ctx.result.replaceChildren(answerCard(entry, ctx.reask));
     } catch (e) {
       if (ctx.pending !== token) return;
       ctx.result.replaceChildren();
@@ -300,7 +311,41 @@
     return el('span', { id: 'verdict', class: 'badge ' + v[1], 'data-verdict': r.verdict, 'data-testid': 'verdict' }, t(v[0]));
   }
 
-  function answerCard(entry) {
+  function clientHref(id) { return '#/client/' + encodeURIComponent(id); }
+
+  /** "About: <client>" — whom the answer was restricted to; a client kb resolved from the question can be cleared. */
+  function aboutClient(entry, reask) {
+    const c = entry.result.client;
+    const marker = el('p', { id: 'about-client', class: 'about-client', 'data-testid': 'about-client' },
+      t('aboutClient'), ' ', el('a', { href: clientHref(c.id) }, c.title || c.id));
+    if (!entry.chosen && reask) {
+      const label = t('clearClient');
+      const clear = el('button', { type: 'button', class: 'clear-client', title: label, 'aria-label': label,
+        'data-testid': 'clear-client' }, el('span', { 'aria-hidden': 'true' }, '×'));
+      clear.addEventListener('click', () => reask({ question: entry.question, resolve: false }));
+      marker.append(' ', clear);
+    }
+    return marker;
+  }
+
+  /** The clients a question names equally: each link asks it again about that client only. */
+  function clientCandidates(entry, reask) {
+    const line = el('p', { id: 'client-candidates', class: 'client-candidates', 'data-testid': 'client-candidates' },
+      t('clientCandidates'), ' ');
+    entry.result.client_candidates.forEach((c, i) => {
+      const name = c.title || c.id;
+      const a = el('a', { href: clientHref(c.id), 'data-client': c.id, title: t('askAboutClient', { client: name }) }, name);
+      a.addEventListener('click', (e) => {
+        if (!reask || e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return; // a new tab: the page
+        e.preventDefault();
+        reask({ question: entry.question, client: c.id });
+      });
+      line.append(i ? ', ' : '', a);
+    });
+    return line;
+  }
+
+  function answerCard(entry, reask) {
     const r = entry.result;
     const pct = Math.round((Number(r.confidence) || 0) * 100);
     const answered = r.answered && r.answer;
@@ -311,6 +356,9 @@
       el('div', { class: 'answer-head' }, verdictBadge(r), el('span', { class: 'muted small' }, t('confidence', { pct }))),
       el('div', { id: 'answer-text', class: 'answer-text' + (answered ? '' : ' none'), 'data-testid': 'answer-text' },
         answered ? r.answer : t('notInKb')));
+    if (!answered && r.note) card.append(el('p', { id: 'refusal-note', class: 'refusal-note', 'data-testid': 'refusal-note' }, r.note));
+    if (r.client && r.client.id) card.append(aboutClient(entry, reask));
+    if (r.client_candidates && r.client_candidates.length) card.append(clientCandidates(entry, reask));
     if (!answered && (r.owner || r.gap_id != null)) {
       card.append(el('p', { class: 'gap-note' }, r.owner ? t('gapRecorded', { owner: r.owner }) : t('gapRecordedNoOwner')));
     } else if (answered && r.owner) {
