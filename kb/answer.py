@@ -216,16 +216,18 @@ def _named_words(question: str, named: Match) -> list[str]:
     return [w for w in words(question) if fold(w) in named.words]
 
 
-def not_written(index: Index, question: str, client: str, elsewhere: PassageRow, top: Hit, nearest: str) -> str:
+def not_written(index: Index, question: str, client: str, elsewhere: PassageRow | None, top: Hit,
+                nearest: str) -> str:
     """What kb says instead of a value the named client's documents do not have: that it is not written down,
     where other clients have it, the nearest thing that is written, and who owns the client."""
     title = index.names.title(client)
     where = f"{top.path} › {' › '.join(top.heading_path[1:]) or top.heading}"
     if script(question) == "latin":
-        return (f"The documents of {title} do not say this (other clients' cards have it under "
-                f"\u201c{elsewhere.heading}\u201d). Nearest: \u201c{nearest}\u201d ({where}). "
+        other = f" (other clients' cards have it under \u201c{elsewhere.heading}\u201d)" if elsewhere else ""
+        return (f"The documents of {title} do not say this{other}. Nearest: \u201c{nearest}\u201d ({where}). "
                 f"Owner: {top.owner or 'nobody named'}.")
-    return (f"В документах клиента {title} этого нет (у других клиентов это раздел «{elsewhere.heading}»). "
+    other = f" (у других клиентов это раздел «{elsewhere.heading}»)" if elsewhere else ""
+    return (f"В документах клиента {title} этого нет{other}. "
             f"Ближайшее: «{nearest}» ({where}). Ответственный: {top.owner or 'не указан'}.")
 
 
@@ -298,10 +300,11 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
     # against a table of NT-HP 45-90): never said with confidence.
     if not chosen.holds or not names_codes(question, " ".join([top.title, *top.heading_path, top.text])):
         conf = min(conf, UNSURE_AT_MOST)
-    if named.client and conf >= REFUSE_BELOW:
+    if named.client:
         elsewhere = absent_field(index, question, qvec, named, hits)
         if elsewhere is not None:
             conf = min(conf, REFUSE_BELOW / 2)
+        if conf < REFUSE_BELOW:
             note = not_written(index, question, named.client, elsewhere, top, chosen.text)
     if not named.client and named.candidates:  # two clients named equally: kb does not pick one
         conf = min(conf, UNSURE_AT_MOST)

@@ -104,7 +104,7 @@ def test_client_page_asks_within_the_client(server: str, page: Page) -> None:
     page.press("#question", "Enter")
     expect(page.locator("#answer-text")).to_contain_text("Антон Белов", timeout=30_000)
     for href in page.locator("#sources a.source").evaluate_all("els => els.map(e => e.getAttribute('href'))"):
-        assert "clients/zenit.md" in href
+        assert "clients/zenit.md" in href or "clients/" not in href  # the client's card or general documents
 
 
 def test_english_switch_and_phone_width(server: str, page: Page) -> None:

@@ -47,7 +47,7 @@ def test_most_answerable_questions_are_answered_with_a_short_quote(demo_index: I
     for a in answered:
         assert a.answer and len(a.answer) <= 400
         top = a.sources[0]
-        assert a.answer.split()[0] in top.text.replace("**", "")
+        assert a.answer.split()[0].rstrip(":") in top.text.replace("**", "")  # a table row starts with its header
 
 
 def _verdict(a: Answer) -> str:
