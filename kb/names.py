@@ -16,16 +16,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-import snowballstemmer
-
 from kb.store import DocumentRow, Store
-from kb.text import STOPWORDS, stem, to_cyrillic
+from kb.text import STOPWORDS, snowball, stem, to_cyrillic
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _QUOTED = re.compile(r"[«\"“„]([^»\"”“]+)[»\"”“]")
 _INNER = re.compile(r"«([^«»]+)»")
 _BRACKETS = re.compile(r"\(([^()]+)\)")
-_RU = snowballstemmer.stemmer("russian")
 LEGAL_FORMS = frozenset(
     "ооо оао зао пао ао ип нко тд гк тоо llc llp ltd inc gmbh ag sa doo d o o co corp plc jsc".split()
 )
@@ -45,7 +42,7 @@ def fold(word: str) -> str:
 
 
 def _root(key: str) -> str:
-    return str(_RU.stemWord(key))
+    return snowball("russian", key)
 
 
 def _distance(a: str, b: str) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 
 import pymorphy3
 import snowballstemmer
@@ -11,11 +12,19 @@ import snowballstemmer
 _WORD = re.compile(r"\w+", re.UNICODE)
 _CYRILLIC = re.compile(r"[а-яё]")
 _LATIN = re.compile(r"[a-z]")
-_RU = snowballstemmer.stemmer("russian")
-_EN = snowballstemmer.stemmer("english")
+_STEMMERS = threading.local()  # a Snowball stemmer keeps state while it stems: one per thread, never shared
 _MORPH = pymorphy3.MorphAnalyzer()
 # An e-mail address is one term: its pieces (a client's domain) must not match the client's name elsewhere.
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def snowball(language: str, word: str) -> str:
+    """``word`` Snowball-stemmed in ``language`` ("russian" or "english"), safe to call from any thread."""
+    stemmer = getattr(_STEMMERS, language, None)
+    if stemmer is None:
+        stemmer = snowballstemmer.stemmer(language)
+        setattr(_STEMMERS, language, stemmer)
+    return str(stemmer.stemWord(word))
 
 
 @functools.lru_cache(maxsize=500_000)
@@ -29,9 +38,9 @@ def stem(word: str) -> str:
     """
     word = word.replace("ё", "е")
     if _CYRILLIC.search(word):
-        return str(_RU.stemWord(_MORPH.parse(word)[0].normal_form.replace("ё", "е")))
+        return snowball("russian", _MORPH.parse(word)[0].normal_form.replace("ё", "е"))
     if word.isascii() and word.isalpha():
-        return str(_EN.stemWord(word))
+        return snowball("english", word)
     return word
 
 

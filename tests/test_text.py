@@ -47,3 +47,28 @@ def test_function_words_are_searched_only_when_nothing_else_is_asked() -> None:
     assert fts_query("What is the discount for Romashka?").split(" OR ") == ['"discount"', '"romashka"', '"ромашк"']
     assert fts_query("Что это?") == " OR ".join(f'"{t}"' for t in terms("Что это?"))  # nothing but them: all kept
 
+
+
+def test_stemming_from_many_threads_gives_what_one_thread_gives() -> None:
+    """The web app stems a question and a briefing at once: a Snowball stemmer shared by threads broke (500s)."""
+    import threading
+
+    from kb.text import snowball
+
+    words = [f"северстроймонтажа{i}" for i in range(2000)] + [f"ромашкой{i}" for i in range(2000)]
+    expected = [snowball("russian", w) for w in words]
+    results: list[list[str]] = []
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            results.append([snowball("russian", w) for w in words])
+        except Exception as exc:  # noqa: BLE001 - any failure in a thread is the finding
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures and all(r == expected for r in results)
