@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from kb.asked import asked, holds, names_codes
+from kb.asked import asked, holds, names_codes, value_terms
 from kb.chunking import Chunk
 from kb.names import Match, fold, words
 from kb.search import Filters, Hit, Index, Ranking, Vector
@@ -31,7 +31,8 @@ REFUSE_BELOW = 0.40
 CONFIDENT_FROM = 0.85
 UNSURE_AT_MOST = 0.84  # an answer kb cannot vouch for is at most "check the source"
 NEIGHBOURS = 3  # passages of the best passage's document whose spans compete for the answer
-KIND_SLACK = 0.03  # how much lower a span holding the asked kind of value may score and still win
+KIND_SLACK = 0.03
+FIELD_SECTIONS = 3  # other clients' sections closest to a question: the words that name the field asked  # how much lower a span holding the asked kind of value may score and still win
 
 # How much the share of the question's rare words a span holds adds to its similarity
 # (bench/span_sweep.py: 0, 0.02, 0.05 and 0.1 measured on fedora-faq-ru, xquad-ru and xquad-en).
@@ -173,8 +174,9 @@ def absent_field(index: Index, question: str, qvec: np.ndarray, named: Match, hi
     """The section other clients' cards answer ``question`` from, when the named client's documents have nothing
     like it: the asked field is simply not written down for this client.
 
-    Two signs, either enough: the rarer half of the question's words (its name left out) occurs in other
-    clients' cards and nowhere in this client's documents ("кредитный лимит" in a card without one); or the
+    Two signs, either enough: of the question's words that name the field (those of the other cards' closest
+    sections), the rarer half occurs nowhere in this client's documents ("кредитный лимит" in a card without
+    one); or the
     other cards' best section for the question is closer to it than anything of this client's and this client
     has no section under a heading like it ("Кто подписывает документы" in a card without signers).
     """
@@ -183,25 +185,27 @@ def absent_field(index: Index, question: str, qvec: np.ndarray, named: Match, hi
               "WHERE d.type = 'client' AND d.client NOT IN (?, '')", (named.client,))
     name_stems = {stem(fold_back) for fold_back in _named_words(question, named)}
     weights = {t: index.idf(t) for t in content_stems(question) - name_stems}
-    total = sum(weights.values())
     # Words are compared only where the client's documents are in the question's language, and only those
     # of the other card's answering section count: they name the field ("кредитный лимит"), not the topic.
     lacking = [t for t in weights if not _terms_in(index, t, *mine) and _terms_in(index, t, *others)]
     other_ids = np.array([r[0] for r in index.store.conn.execute(*others)], dtype=np.int64)
-    best = index.dense(qvec, 1, other_ids)
+    best = index.dense(qvec, FIELD_SECTIONS, other_ids)
     if not best:
         return None
-    pid, score = next(iter(best.items()))
-    row = index.store.passages([pid]).get(pid)
+    pid, score = max(best.items(), key=lambda kv: kv[1])
+    rows = index.store.passages(best)
+    row = rows.get(pid)
     if row is None:
         return None
     headings = {r[0] for r in index.store.conn.execute(
         "SELECT DISTINCT p.heading FROM passages p JOIN documents d ON d.id = p.doc_id WHERE d.client = ?",
         (named.client,))}
     language = script(" ".join(headings))
-    field = set(terms(" ".join([*row.heading_path, row.text])))
-    lacking = [t for t in lacking if t in field]
-    if script(question) == language and total and sum(weights[t] for t in lacking) / total >= 0.5:
+    # Values (numbers, dates, months) are what is asked about, never the name of a field.
+    field = set(terms(" ".join(" ".join([*r.heading_path, r.text]) for r in rows.values()))) - value_terms(question)
+    asked_field = {t: w for t, w in weights.items() if t in field}
+    share = sum(asked_field[t] for t in lacking if t in asked_field) / (sum(asked_field.values()) or 1.0)
+    if script(question) == language and share >= 0.5:
         return row
     if script(row.heading) != language:  # headings in another language say nothing about what is missing
         return None

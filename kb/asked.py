@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from kb.text import terms
+
 DATE, NUMBER, PERSON, EMAIL, PHONE = "date", "number", "person", "email", "phone"
 
 _ASKS = [  # the pattern matching earliest in the question decides ("Кто подменяет её, когда она в отпуске?")
@@ -23,7 +25,7 @@ _ASKS = [  # the pattern matching earliest in the question decides ("Кто по
 ]
 _ASKS_RE = [(kind, re.compile(p, re.IGNORECASE)) for kind, p in _ASKS]
 
-_MONTHS = (r"январ|феврал|март|апрел|ма[йяю]\b|июн|июл|август|сентябр|октябр|ноябр|декабр|"
+_MONTHS = (r"январ|феврал|март|апрел|ма[йяюе]\b|июн|июл|август|сентябр|октябр|ноябр|декабр|"
            r"january|february|march|april|\bmay\b|june|july|august|september|october|november|december|"
            r"\bjan\b|\bfeb\b|\bmar\b|\bapr\b|\bjun\b|\bjul\b|\baug\b|\bsep\b|\boct\b|\bnov\b|\bdec\b")
 _WEEKDAYS = (r"понедельник|вторник|сред[аыу]\b|четверг|пятниц|суббот|воскресень|"
@@ -87,3 +89,10 @@ def codes(question: str) -> list[re.Pattern[str]]:
 def names_codes(question: str, text: str) -> bool:
     """Whether ``text`` holds every code the question names (true when it names none)."""
     return all(p.search(text) for p in codes(question))
+
+
+def value_terms(question: str) -> set[str]:
+    """The index terms of the question's values: numbers, dates, months and weekdays ("в феврале 2025")."""
+    found = re.findall(r"\w+", question)
+    return {t for w, t in zip(found, (terms(w)[0] if terms(w) else "" for w in found))
+            if any(c.isdigit() for c in w) or re.match(_MONTHS + "|" + _WEEKDAYS, w.lower())}

@@ -49,11 +49,13 @@ class Glossary:
 
     def __init__(self, entries: Mapping[str, Iterable[str]]) -> None:
         self._map: dict[tuple[str, ...], str] = {}
+        self._variants: dict[str, list[str]] = {}
         for term, variants in entries.items():
             for variant in variants:
                 key = _key(variant)
                 if key and key != _key(term):
                     self._map[key] = term
+                    self._variants.setdefault(term, []).append(variant)
         self._longest = max((len(k) for k in self._map), default=0)
 
     @classmethod
@@ -83,8 +85,9 @@ class Glossary:
                 start, end = spans[i][0], spans[i + size - 1][1]
                 if all(known(s) for _, _, s in spans[i : i + size]):
                     added.append(term)
-                else:
-                    out.append(text[cursor:start] + term)
+                else:  # the term, and the other short forms the documents do use ("допник" -> "… (ДС)")
+                    used = [v for v in self._variants.get(term, []) if all(known(s) for s in _key(v))]
+                    out.append(text[cursor:start] + term + (f" ({', '.join(dict.fromkeys(used))})" if used else ""))
                     cursor = end
                 i += size
                 break
