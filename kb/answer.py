@@ -31,8 +31,8 @@ REFUSE_BELOW = 0.40
 CONFIDENT_FROM = 0.85
 UNSURE_AT_MOST = 0.84  # an answer kb cannot vouch for is at most "check the source"
 NEIGHBOURS = 3  # passages of the best passage's document whose spans compete for the answer
-KIND_SLACK = 0.03
-FIELD_SECTIONS = 3  # other clients' sections closest to a question: the words that name the field asked  # how much lower a span holding the asked kind of value may score and still win
+KIND_SLACK = 0.03  # how much lower a span holding the asked kind of value may score and still win
+FIELD_SECTIONS = 3  # other clients' sections closest to a question: the words that name the field asked
 
 # How much the share of the question's rare words a span holds adds to its similarity
 # (bench/span_sweep.py: 0, 0.02, 0.05 and 0.1 measured on fedora-faq-ru, xquad-ru and xquad-en).
