@@ -92,7 +92,8 @@ def _span_scores(index: Index, qvec: np.ndarray, hit: Hit, wanted: dict[str, flo
 
 
 def choose(index: Index, qvec: np.ndarray, hits: list[Hit], question: str, words_of: str = "") -> Choice:
-    """The span that answers the question, from the best passage or its neighbours in the same document.
+    """The span that answers the question, from the best passage or (when a kind of value is asked) its
+    neighbours in the same document.
 
     Each span (with its heading path) was embedded at ingest; a span's score adds the rarity-weighted share
     of the question's words it holds. When the question asks for a kind of value (a date for "когда",
@@ -102,7 +103,9 @@ def choose(index: Index, qvec: np.ndarray, hits: list[Hit], question: str, words
     """
     wanted = _rarity(index, words_of or question)
     kind = asked(question)
-    pool = [i for i, h in enumerate(hits) if h.path == hits[0].path][:NEIGHBOURS]
+    # Neighbours compete only for a question that asks for a kind of value: the best passage's own sentence
+    # otherwise stands (in a FAQ file the next section answers another question).
+    pool = [i for i, h in enumerate(hits) if h.path == hits[0].path][:NEIGHBOURS if kind else 1]
     found: list[tuple[float, float, int, int, list[Span], np.ndarray]] = []
     for i in pool:
         units, sims, scores = _span_scores(index, qvec, hits[i], wanted)
