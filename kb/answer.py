@@ -69,8 +69,8 @@ class Answer:
 
 @dataclass(frozen=True)
 class Choice:
-    """The span chosen to answer: its text, cosine with the question, the hit it came from, and whether it
-    holds a value of the kind the question asks for."""
+    """The span chosen to answer: its text, the best span cosine of its passage, the hit it came from, and
+    whether it holds a value of the kind the question asks for."""
 
     text: str
     similarity: float
@@ -122,7 +122,8 @@ def choose(index: Index, qvec: np.ndarray, hits: list[Hit], question: str, words
     if (not tabular and nxt < len(units) and len(span) < 100
             and len(span) + 1 + len(units[nxt].text) <= MAX_ANSWER_CHARS and scores[nxt] >= score - 0.02):
         span = f"{span} {units[nxt].text}"
-    return Choice(span, sim, i, holds(kind, span, question))
+    # Confidence reads how close the answering passage's best sentence is, whichever of its spans is shown.
+    return Choice(span, max(f[1] for f in found if f[2] == i), i, holds(kind, span, question))
 
 
 def best_span(index: Index, qvec: np.ndarray, hit: Hit, question: str = "") -> tuple[str, float]:
