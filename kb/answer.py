@@ -284,7 +284,9 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
     if named.candidates:
         filters = replace(filters, client=named.client, clients=() if named.client else named.candidates)
         ranking = None  # retrieved for every client: ask again within the named one
-    ranking = ranking or index.retrieve(question, k=SOURCES, filters=filters, qvec=qvec)
+    # Within one client's documents its name tells no section from another on the keyword side.
+    words = index.names.mask(question) if named.words else None
+    ranking = ranking or index.retrieve(question, k=SOURCES, filters=filters, qvec=qvec, words=words)
     if ranking.qvec is not None:
         qvec = ranking.qvec
     elif qvec is None:

@@ -281,10 +281,12 @@ class Index:
         filters: Filters | None = None,
         mode: Mode = "hybrid",
         qvec: Vector | None = None,
+        words: str | None = None,
     ) -> Ranking:
         """Like :meth:`search`, keeping each method's own candidate scores (and the question's vector).
 
-        ``qvec`` is the question's vector, or a call that waits for it (:meth:`Embedder.query_soon`).
+        ``qvec`` is the question's vector, or a call that waits for it (:meth:`Embedder.query_soon`); ``words``, when
+        given, is what the keyword side searches instead of ``query`` (the question without a client's name).
         """
         if mode not in MODES:
             raise BadInput(f"unknown mode {mode!r}")
@@ -296,12 +298,12 @@ class Index:
         keyword: dict[int, float] = {}
         vector = self.embedder.query_soon(query) if qvec is None and mode != "keyword" else qvec
         if mode != "dense":  # while the model runs
-            keyword = dict(self.store.keyword(fts_query(query), n, sql, args))
+            keyword = dict(self.store.keyword(fts_query(words or query), n, sql, args))
         vec = None
         if mode != "keyword" and vector is not None:
             vec = vector() if callable(vector) else vector
             dense = self.dense(vec, n, allowed)
-        fused = fuse(dense, keyword, mode, self.keyword_ceiling(query) if mode == "hybrid" else 1.0)
+        fused = fuse(dense, keyword, mode, self.keyword_ceiling(words or query) if mode == "hybrid" else 1.0)
         sections = self.sections
         fused = {pid: v for pid, v in fused.items() if pid in sections}
         if mode == "hybrid":
