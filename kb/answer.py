@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from kb.asked import asked, holds, names_codes, value_terms
+from kb.asked import asked, fits, holds, names_codes, quantities, value_terms
 from kb.chunking import Chunk
 from kb.names import Match, fold, words
 from kb.search import Filters, Hit, Index, Ranking, Vector
@@ -70,7 +70,7 @@ class Answer:
 @dataclass(frozen=True)
 class Choice:
     """The span chosen to answer: its text, the best span cosine of its passage, the hit it came from, and
-    whether it holds a value of the kind the question asks for."""
+    whether it holds a value of the kind the question asks for (within the range of an amount it gives)."""
 
     text: str
     similarity: float
@@ -113,8 +113,17 @@ def choose(index: Index, qvec: np.ndarray, hits: list[Hit], question: str, words
     if not found:
         return Choice(hits[0].text[:MAX_ANSWER_CHARS], 0.0, 0, holds(kind, hits[0].text, question))
     found.sort(key=lambda f: -f[0])
-    typed = [f for f in found if holds(kind, f[4][f[3]].text, question)]
-    best = typed[0] if typed and typed[0][0] >= found[0][0] - KIND_SLACK else found[0]
+    # Among the spans scoring within KIND_SLACK of the best: one whose range holds the amount the question
+    # gives ("скидку 12 %" -> the "от 10 до 15 %" row), then one holding the asked kind of value, then the best.
+    amounts = quantities(question)
+    close = [f for f in found if f[0] >= found[0][0] - KIND_SLACK]
+    best = max(close, key=lambda f: (fits(amounts, f[4][f[3]].text) is not False,
+                                     fits(amounts, f[4][f[3]].text) is True,
+                                     holds(kind, f[4][f[3]].text, question), f[0]))
+    if not holds(kind, best[4][best[3]].text, question):  # a span holding it, if any scores reasonably close
+        typed = [f for f in found if holds(kind, f[4][f[3]].text, question)
+                 and fits(amounts, f[4][f[3]].text) is not False]
+        best = typed[0] if typed and typed[0][0] >= found[0][0] - KIND_SLACK else best
     score, sim, i, j, units, scores = best
     span = units[j].text
     nxt = j + 1
@@ -123,7 +132,8 @@ def choose(index: Index, qvec: np.ndarray, hits: list[Hit], question: str, words
             and len(span) + 1 + len(units[nxt].text) <= MAX_ANSWER_CHARS and scores[nxt] >= score - 0.02):
         span = f"{span} {units[nxt].text}"
     # Confidence reads how close the answering passage's best sentence is, whichever of its spans is shown.
-    return Choice(span, max(f[1] for f in found if f[2] == i), i, holds(kind, span, question))
+    return Choice(span, max(f[1] for f in found if f[2] == i), i,
+                  holds(kind, span, question) and fits(amounts, span) is not False)
 
 
 def best_span(index: Index, qvec: np.ndarray, hit: Hit, question: str = "") -> tuple[str, float]:

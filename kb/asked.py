@@ -96,3 +96,50 @@ def value_terms(question: str) -> set[str]:
     found = re.findall(r"\w+", question)
     return {t for w, t in zip(found, (terms(w)[0] if terms(w) else "" for w in found))
             if any(c.isdigit() for c in w) or re.match(_MONTHS + "|" + _WEEKDAYS, w.lower())}
+
+
+_AMOUNT = r"(\d+(?:[ \u00a0]\d{3})*(?:[.,]\d+)?)"
+_UNITS = {
+    "%": r"\s*(?:%|процент\w*|percent)",
+    "mln": r"\s*(?:млн|миллион\w*|million|mln|m\b)",
+    "thousand": r"\s*(?:тыс\w*|thousand|k\b)",
+    "day": r"\s*(?:календарн\w*\s+|рабоч\w*\s+|банковск\w*\s+)?(?:дн\w*|день|дня|days?)",
+    "month": r"\s*(?:месяц\w*|мес\b|months?)",
+    "year": r"\s*(?:год\w*|лет|years?)",
+}
+_ABOVE = r"(?:свыше|более|больше|дороже|выше|от|over|above|more than|from)"
+_BELOW = r"(?:до|не более|не выше|не больше|дешевле|менее|меньше|up to|under|below|less than)"
+
+
+def _number(text: str) -> float:
+    return float(text.replace(" ", "").replace("\u00a0", "").replace(",", "."))
+
+
+def quantities(question: str) -> list[tuple[float, str]]:
+    """The amounts the question gives with their units ("скидку 12 процентов", "спеку на 7 млн")."""
+    return [(_number(m.group(1)), unit) for unit, pattern in _UNITS.items()
+            for m in re.finditer(_AMOUNT + pattern, question, re.IGNORECASE)]
+
+
+def fits(amounts: list[tuple[float, str]], text: str) -> bool | None:
+    """Whether the ranges ``text`` states ("от 10 до 15 %", "свыше 15 %", "до 20 млн") hold the question's amounts
+    of the same units; None when it states no range in any of their units."""
+    verdicts = [v for a in amounts if (v := _fits(a, text)) is not None]
+    return all(verdicts) if verdicts else None
+
+
+def _fits(amount: tuple[float, str], text: str) -> bool | None:
+    value, unit = amount
+    if not re.search(_UNITS[unit], text, re.IGNORECASE):
+        return None
+    low = text.lower()
+    found: list[tuple[float, float]] = []
+    for m in re.finditer(rf"(?:от\s+|from\s+)?{_AMOUNT}\s*(?:%|\w+\.?)?\s*(?:–|-|—|до|to)\s*{_AMOUNT}", low):
+        found.append((_number(m.group(1)), _number(m.group(2))))
+    for m in re.finditer(rf"\b{_BELOW}\s+{_AMOUNT}", low):
+        found.append((float("-inf"), _number(m.group(1))))
+    for m in re.finditer(rf"\b{_ABOVE}\s+{_AMOUNT}(?!\s*(?:–|-|—|до|to)\s*\d)", low):
+        found.append((_number(m.group(1)), float("inf")))
+    if not found:
+        return None
+    return any(lo <= value <= hi for lo, hi in found)

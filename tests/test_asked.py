@@ -1,0 +1,84 @@
+"""What a question asks for, and whether a span holds it: kinds of value, codes, and amounts against ranges."""
+
+from __future__ import annotations
+
+import pytest
+
+from kb.asked import DATE, EMAIL, NUMBER, PERSON, PHONE, asked, fits, holds, names_codes, quantities, value_terms
+from kb.glossary import Glossary
+from kb.text import stem
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("Когда у Ромашки заканчивается договор?", DATE),
+    ("До какого числа действует доверенность?", DATE),
+    ("When does the contract expire?", DATE),
+    ("Сколько дней отсрочки у Вектора?", NUMBER),
+    ("How much is the Business edition per user?", NUMBER),
+    ("Кто подписывает акты?", PERSON),
+    ("Кто подменяет Сафину, когда она в отпуске?", PERSON),  # the first asking word decides
+    ("Who signs contracts on their side?", PERSON),
+    ("Почта закупщицы Зорьки?", EMAIL),
+    ("What's the e-mail of their CEO?", EMAIL),
+    ("Дай телефон снабженца", PHONE),
+    ("Клиент написал на почту, это какой приоритет?", ""),  # "на почту" is a channel, not an address asked
+    ("Можно ли продать подписку помесячно?", ""),
+])
+def test_the_kind_of_value_a_question_asks_for(question: str, kind: str) -> None:
+    assert asked(question) == kind
+
+
+@pytest.mark.parametrize(("kind", "text", "question", "expected"), [
+    (DATE, "Договор до 11.03.2027.", "", True),
+    (DATE, "Звонить после 16:00, по понедельникам.", "", True),
+    (DATE, "Клиент утверждает бюджет осенью.", "", True),
+    (DATE, "Клиент платит по предоплате.", "", False),
+    (NUMBER, "Отсрочка 45 календарных дней.", "", True),
+    (NUMBER, "Бюджет ИТ на 2027 год утверждают в ноябре, до ДС № 3.", "сколько на ИТ в 2027 году", False),
+    (PERSON, "Акты подписывает Маслов Олег Викторович.", "", True),
+    (PERSON, "Согласует коммерческий директор.", "", True),
+    (PERSON, "Акты принимаются только через ЭДО.", "", False),
+    (EMAIL, "Оспанова Гульнара, +7 705 090-36-18.", "", False),
+    (EMAIL, "buh@romashka-dom.example", "", True),
+    (PHONE, "+7 (812) 640-11-08", "", True),
+    ("", "anything at all", "", True),
+])
+def test_whether_a_span_holds_the_kind(kind: str, text: str, question: str, expected: bool) -> None:
+    assert holds(kind, text, question) is expected
+
+
+def test_codes_the_question_names_must_be_in_the_text() -> None:
+    assert not names_codes("Сколько стоит NT-HP 120?", "Модель: NT-HP 60 · NT-HP 90")
+    assert names_codes("Какой COP у NT-HP 45?", "| NT-HP 45 | 45 | 4,5 |")
+    assert names_codes("Почём VT-1000?", "VT1000 — 3 870 000")  # however it is hyphenated
+    assert not names_codes("КПД у AHU-M 10?", "AHU-M 100")
+    assert names_codes("Сколько стоит подписка?", "что угодно")  # no code named
+
+
+@pytest.mark.parametrize(("question", "text", "expected"), [
+    ("кто согласует скидку 12 процентов?", "Размер скидки: от 10 до 15 % · Кто согласует: коммерческий директор", True),
+    ("кто согласует скидку 12 процентов?", "Размер скидки: свыше 15 % · Кто согласует: генеральный директор", False),
+    ("кто согласует скидку 12 процентов?", "Размер скидки: до 5 % · Кто согласует: менеджер", False),
+    ("кто подпишет спеку на 7 млн?", "Спецификации до 10 млн руб. подписывает Котов Е. С.", True),
+    ("кто подпишет спеку на 7 млн?", "Спецификации дороже 10 млн руб. подписывает Лысенко Р. А.", False),
+    ("кто подпишет спеку на 7 млн?", "Генеральный директор подписывает любые документы.", None),  # states no range
+    ("кто согласует скидку?", "до 5 %", None),  # the question gives no amount
+])
+def test_an_amount_against_the_ranges_a_span_states(question: str, text: str, expected: bool | None) -> None:
+    assert fits(quantities(question), text) is expected
+
+
+def test_values_are_not_field_words() -> None:
+    assert value_terms("какой ДС подписали в феврале 2025?") == {stem("феврале"), "2025"}
+
+
+def test_slang_is_searched_in_the_documents_words() -> None:
+    glossary = Glossary.from_documents([])
+    known = {stem("дс")}
+    assert glossary.expand("сколько стоит срм на одного юзера", known.__contains__) == \
+        "сколько стоит CRM на одного пользователь"
+    # a short form the documents use stays, with the term added
+    assert glossary.expand("какой дс подписали", known.__contains__) == "какой дс подписали (дополнительное соглашение)"
+    # an unknown one is replaced by the term and the short forms the documents do use
+    assert glossary.expand("какой допсоглашение", known.__contains__) == "какой дополнительное соглашение (дс)"
+    assert glossary.expand("какой курс биткоина?", known.__contains__) == "какой курс биткоина?"
