@@ -15,7 +15,7 @@ from kb.search import Filters, Hit, Index, Ranking, Vector
 from kb.spans import MAX_SPAN_CHARS as MAX_ANSWER_CHARS
 from kb.spans import Span, spans
 from kb.store import PassageRow
-from kb.text import content_stems, learn, script, stem, terms
+from kb.text import content_stems, learn, script, stem, terms, topical
 
 SOURCES = 5
 # Logistic model over retrieval and answer features, fitted by bench/calibrate.py on ../shared/eval
@@ -198,7 +198,7 @@ def absent_field(index: Index, question: str, qvec: np.ndarray, named: Match, hi
     others = ("SELECT p.id FROM passages p JOIN documents d ON d.id = p.doc_id "
               "WHERE d.type = 'client' AND d.client NOT IN (?, '')", (named.client,))
     name_stems = {stem(fold_back) for fold_back in _named_words(question, named)}
-    weights = {t: index.idf(t) for t in content_stems(question) - name_stems}
+    weights = {t: index.idf(t) for t in topical(sorted(content_stems(question) - name_stems))}
     # Words are compared only where the client's documents are in the question's language, and only those
     # of the other card's answering section count: they name the field ("кредитный лимит"), not the topic.
     lacking = [t for t in weights if not _terms_in(index, t, *mine) and _terms_in(index, t, *others)]
