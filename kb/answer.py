@@ -33,6 +33,9 @@ UNSURE_AT_MOST = 0.84  # an answer kb cannot vouch for is at most "check the sou
 NEIGHBOURS = 3  # passages of the best passage's document whose spans compete for the answer
 KIND_SLACK = 0.03  # how much lower a span holding the asked kind of value may score and still win
 FIELD_SECTIONS = 3  # other clients' sections closest to a question: the words that name the field asked
+# The rarity-weighted share of those words a client's documents must lack for the field to count as absent:
+# two thirds, so that one word of a phrase written otherwise ("отсрочка платежа" as "отсрочка") is not enough.
+FIELD_LACKING = 2 / 3
 
 # How much the share of the question's rare words a span holds adds to its similarity
 # (bench/span_sweep.py: 0, 0.02, 0.05 and 0.1 measured on fedora-faq-ru, xquad-ru and xquad-en).
@@ -188,11 +191,11 @@ def absent_field(index: Index, question: str, qvec: np.ndarray, named: Match, hi
     """The section other clients' cards answer ``question`` from, when the named client's documents have nothing
     like it: the asked field is simply not written down for this client.
 
-    Two signs, either enough: of the question's words that name the field (those of the other cards' closest
-    sections), the rarer half occurs nowhere in this client's documents ("кредитный лимит" in a card without
-    one); or the
-    other cards' best section for the question is closer to it than anything of this client's and this client
-    has no section under a heading like it ("Кто подписывает документы" in a card without signers).
+    Two signs, either enough: of the question's words that name the field (those of the sentences of the other
+    cards' closest sections that answer it), two thirds (by rarity) occur nowhere in this client's documents
+    ("кредитный лимит" in a card without one); or the other cards' best section for the question is closer to
+    it than anything of this client's and this client has no section under a heading like it, or like one
+    above it ("Кто подписывает документы" in a card without signers).
     """
     mine = ("SELECT p.id FROM passages p JOIN documents d ON d.id = p.doc_id WHERE d.client = ?", (named.client,))
     others = ("SELECT p.id FROM passages p JOIN documents d ON d.id = p.doc_id "
@@ -216,18 +219,28 @@ def absent_field(index: Index, question: str, qvec: np.ndarray, named: Match, hi
         (named.client,))}
     language = script(" ".join(headings))
     # Values (numbers, dates, months) are what is asked about, never the name of a field.
-    field = set(terms(" ".join(" ".join([*r.heading_path, r.text]) for r in rows.values()))) - value_terms(question)
+    field = set(terms(" ".join(_best_sentence(index, qvec, r) for r in rows.values()))) - value_terms(question)
     asked_field = {t: w for t, w in weights.items() if t in field}
     share = sum(asked_field[t] for t in lacking if t in asked_field) / (sum(asked_field.values()) or 1.0)
-    if script(question) == language and share >= 0.5:
+    if script(question) == language and share >= FIELD_LACKING:
         return row
     if script(row.heading) != language:  # headings in another language say nothing about what is missing
         return None
     mine_ids = np.array([r[0] for r in index.store.conn.execute(*mine)], dtype=np.int64)
     own = max(index.dense(qvec, 1, mine_ids).values(), default=0.0)
-    wanted = _heading_words(row.heading)
-    alike = any(len(wanted & (h := _heading_words(heading))) * 2 >= max(len(wanted | h), 1) for heading in headings)
+    # The field is the other card's section or any section above it ("Условия оплаты > Отсрочка").
+    alike = any(len(w & (h := _heading_words(heading))) * 2 >= max(len(w | h), 1)
+                for w in map(_heading_words, row.heading_path[1:] or row.heading_path) for heading in headings)
     return row if score > own and not alike else None
+
+
+def _best_sentence(index: Index, qvec: np.ndarray, row: PassageRow) -> str:
+    """The heading and the span of a passage closest to the question (the whole passage without span vectors)."""
+    units = spans(row.text)
+    vecs = index.span_vectors_of([row.id]).get(row.id)
+    if vecs is None or len(vecs) != len(units):
+        return " ".join([row.heading, row.text])
+    return " ".join([row.heading, units[int(np.argmax(vecs @ qvec))].text])
 
 
 def _named_words(question: str, named: Match) -> list[str]:
