@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kb.due import by_owner
 from kb.embedding import Embedder
 from kb.errors import IndexMissing, KbError, RateLimited
 from kb.freshness import Freshness
@@ -245,6 +246,45 @@ class DueDocumentOut(FreshnessOut):
 class OwnerReviewsOut(BaseModel):
     owner: str
     documents: list[DueDocumentOut]
+
+
+class DueSourceOut(BaseModel):
+    path: str
+    heading_path: list[str]
+    start_line: int
+    end_line: int
+    anchor: str
+
+
+class DueItemOut(BaseModel):
+    date: str
+    kind: str = Field(description="contract end, notice deadline, promise, open question, document expiry, event")
+    status: str = Field(description="overdue, due (within the window) or later")
+    days: int = Field(description="days from today (negative: past)")
+    text: str
+    part: str
+    client: str
+    title: str
+    owner: str
+    done: str
+    source: DueSourceOut
+
+
+class ClientDueOut(BaseModel):
+    client: str
+    title: str
+    items: list[DueItemOut]
+
+
+class OwnerDueOut(BaseModel):
+    owner: str
+    clients: list[ClientDueOut]
+
+
+class DueOut(BaseModel):
+    today: str
+    within: int
+    owners: list[OwnerDueOut]
 
 
 class StaleOut(BaseModel):
@@ -538,6 +578,16 @@ def create_app(settings: Settings, embedder: Embedder | None = None,
         today = clock()
         owners = kb.stale(today, within, user.groups)
         return StaleOut(today=today.isoformat(), owners=[OwnerReviewsOut.model_validate(o.as_dict()) for o in owners])
+
+    @app.get("/api/due", response_model=DueOut)
+    def due(request: Request, within: int = Query(default=30, ge=0, le=3650), owner: str = "", client: str = "",
+            today: dt.date | None = None) -> DueOut:
+        """Every client's dated items: overdue first, then due within the window, then later; by owner, client."""
+        user = reader(request)
+        day = today or clock()
+        owners = by_owner(kb.due(day, within, owner, client, user.groups))
+        return DueOut.model_validate({"today": day.isoformat(), "within": within,
+                                      "owners": [o.as_dict() for o in owners]})
 
     @app.get("/api/coverage", response_model=CoverageOut)
     def coverage(request: Request) -> CoverageOut:

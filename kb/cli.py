@@ -418,6 +418,44 @@ def stale_cmd(within: int, today: str | None, content: Path | None, index: Path 
     _run(go)
 
 
+@main.command("due")
+@click.option("--within", default=30, show_default=True, type=click.IntRange(min=0),
+              help="Items due within this many days count as due; later ones as later.")
+@click.option("--owner", default="", help="Only the clients of this owner (name or e-mail, any part).")
+@click.option("--client", default="", help="Only this client (id).")
+@today_option
+@content_option
+@index_option
+@json_option
+def due_cmd(within: int, owner: str, client: str, today: str | None, content: Path | None, index: Path | None,
+            as_json: bool) -> None:
+    """What is due for each client: overdue promises, deadlines and open questions first, then the next days."""
+
+    def go() -> None:
+        import datetime as dt
+
+        from kb.due import by_owner
+
+        day = _day(today) or dt.date.today()
+        owners = by_owner(_kb(_settings(content, index), model=False).due(day, within, owner, client))
+
+        def human() -> None:
+            if not owners:
+                click.echo("nothing dated for these clients")
+            for o in owners:
+                click.echo(o.owner or "(no owner)")
+                for c in o.clients:
+                    click.echo(f"  {c.title}")
+                    for i in c.items:
+                        when = f"{-i.days} d ago" if i.days < 0 else f"in {i.days} d"
+                        click.echo(f"    {i.status:8} {i.item.date}  ({when}, {i.item.kind})  {i.item.text[:100]}")
+                        click.echo(f"             {i.item.path}:{i.item.start_line}")
+
+        _emit({"today": day.isoformat(), "within": within, "owners": [o.as_dict() for o in owners]}, as_json, human)
+
+    _run(go)
+
+
 @main.command("verify")
 @click.argument("path")
 @today_option

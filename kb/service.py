@@ -31,13 +31,15 @@ from kb.brief import (
 from kb.changes import track
 from kb.coverage import ClientCoverage, OwnerLoad, by_client, sole_owners
 from kb.datastore import DataStore, GapRow, QuestionRow
+from kb.dates import dated, statements
 from kb.documents import Rendered, render, resolve
+from kb.due import DUE, LATER, OVERDUE, DueItem, status
 from kb.embedding import Embedder, load_embedder
 from kb.errors import BadInput, KbError, NotFound, QuestionTooLong
 from kb.freshness import Freshness, OwnerReviews, due_for_review, freshness, of_document
 from kb.gaps import Gap, answer_file, answer_section, clean_answer, clean_heading, cluster, group, unique_heading
 from kb.ingest import IngestReport, decode, ingest
-from kb.markdown import anchor, parse
+from kb.markdown import Document, anchor, parse
 from kb.names import Names
 from kb.owners import owner_name
 from kb.search import Filters, Hit, Index
@@ -112,6 +114,13 @@ def readable(doc: DocumentRow, groups: frozenset[str] | None) -> bool:
     """Whether a reader in ``groups`` may see ``doc`` (None reads everything, as in :class:`Filters`)."""
     access = doc.meta.get("access") or []
     return groups is None or not access or bool(set(access) & groups)
+
+
+def _date(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text[:10])
+    except ValueError:
+        return None
 
 
 def _epoch(day: dt.date) -> float:
@@ -281,6 +290,44 @@ class KnowledgeBase:
                 edits.write_text(file, changed, bom)
         self.reindex()
         return freshness(day.isoformat(), doc.review_every, day)
+
+    # -- what is due ------------------------------------------------------------------------------
+    def client_documents(self, groups: frozenset[str] | None = None, client: str = "") -> dict[str, list[tuple[
+            DocumentRow, Document]]]:
+        """Client documents the reader may see, parsed, by client id (card first); unreadable files are logged."""
+        out: dict[str, list[tuple[DocumentRow, Document]]] = {}
+        rows = sorted((d for d in self.store().documents() if d.client and readable(d, groups)
+                       and (not client or d.client == client)), key=lambda d: (d.client, d.type != "client", d.path))
+        for row in rows:
+            try:
+                text = decode(resolve(self.settings.content_dir, row.path).read_bytes())
+                out.setdefault(row.client, []).append((row, parse(text, row.path)))
+            except (KbError, OSError) as exc:
+                log.warning("skipping %s: %s", row.path, exc)
+        return out
+
+    def due(self, today: dt.date | None = None, within: int = 30, owner: str = "", client: str = "",
+            groups: frozenset[str] | None = None) -> list[DueItem]:
+        """Dated items of every client (or one) that are overdue, due within ``within`` days, or later.
+
+        ``owner`` keeps the clients of owners whose name or e-mail holds it (case and ё folded).
+        """
+        day = today or self.clock()
+        wanted = owner.lower().replace("ё", "е").strip()
+        out: list[DueItem] = []
+        for cid, docs in self.client_documents(groups, client).items():
+            card = docs[0][0]
+            if wanted and wanted not in card.owner.lower().replace("ё", "е"):
+                continue
+            lines = [st for _, doc in docs for st in statements(doc)]
+            for row, doc in docs:
+                base = _date(row.verified) or day
+                for item in dated(doc, base):
+                    state, done = status(item, day, within, lines)
+                    if state in (OVERDUE, DUE, LATER):
+                        out.append(DueItem(item, cid, card.title, owner_name(card.owner or row.owner), state,
+                                           (item.date - day).days, done))
+        return out
 
     # -- gaps -----------------------------------------------------------------------------------
     def _vectors(self, rows: list[GapRow] | list[QuestionRow]) -> dict[int, np.ndarray]:
