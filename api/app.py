@@ -287,6 +287,30 @@ class DueOut(BaseModel):
     owners: list[OwnerDueOut]
 
 
+class ReassignIn(BaseModel):
+    to: str = Field(min_length=1, max_length=200)
+    client: str = ""
+
+
+class ReassignOut(BaseModel):
+    owner: str
+    to: str
+    changed: list[str]
+
+
+class SectionIn(BaseModel):
+    heading: str = Field(min_length=1, max_length=200)
+    text: str = Field(min_length=1, max_length=20_000)
+
+
+class SectionAddedOut(BaseModel):
+    path: str
+    heading: str
+    anchor: str
+    start_line: int
+    end_line: int
+
+
 class StaleOut(BaseModel):
     today: str
     owners: list[OwnerReviewsOut]
@@ -343,7 +367,7 @@ def _hits(hits: list[Hit], fresh: dict[str, Freshness]) -> list[HitOut]:
     return out
 
 
-_ROUTE_IDS = re.compile(r"^(/api/(?:clients|gaps)/)[^/]+(/\w+)?$")
+_ROUTE_IDS = re.compile(r"^(/api/(?:clients|gaps|handover)/)[^/]+(/\w+)?$")
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -387,7 +411,8 @@ def _route(path: str) -> str:
     """The metric label of a request path: one per route, not per client, gap or document."""
     route = path if path.startswith(("/api/", "/healthz", "/metrics")) else "/ui"
     if route.startswith("/api/documents/"):
-        route = "/api/documents/verify" if route.endswith("/verify") else "/api/documents"
+        route = ("/api/documents/verify" if route.endswith("/verify") else
+                 "/api/documents/sections" if route.endswith("/sections") else "/api/documents")
     return _ROUTE_IDS.sub(r"\1{id}\2", route)
 
 
@@ -588,6 +613,29 @@ def create_app(settings: Settings, embedder: Embedder | None = None,
         owners = by_owner(kb.due(day, within, owner, client, user.groups))
         return DueOut.model_validate({"today": day.isoformat(), "within": within,
                                       "owners": [o.as_dict() for o in owners]})
+
+    @app.get("/api/handover/{owner}")
+    def handover(owner: str, request: Request, to: str = "", today: dt.date | None = None) -> dict[str, Any]:
+        """For every client of ``owner``: what is due, open questions and promises, open gaps, stale documents,
+        who signs, the parts nobody wrote; and the checklist of what the person leaving must still write."""
+        user = reader(request)
+        return kb.handover(owner, to, today or clock(), user.groups).as_dict()
+
+    @app.post("/api/handover/{owner}/reassign", response_model=ReassignOut)
+    def reassign(owner: str, body: ReassignIn, request: Request) -> ReassignOut:
+        """Give the owner's client documents (or one client's) to another person: only ``owner:`` changes."""
+        user = editor(request)
+        changed = kb.reassign(owner, body.to, body.client)
+        audit(user, "reassign", f"{owner} -> {body.to}" + (f" ({body.client})" if body.client else ""), changed)
+        return ReassignOut(owner=owner, to=body.to, changed=changed)
+
+    @app.post("/api/documents/{path:path}/sections", response_model=SectionAddedOut)
+    def add_section(path: str, body: SectionIn, request: Request) -> SectionAddedOut:
+        """Add a section to a document (a part of a client card nobody wrote), then reindex."""
+        user = editor(request)
+        added = kb.add_section(path, body.heading, body.text, user.groups)
+        audit(user, "add section", f"{path}: {body.heading}", [path])
+        return SectionAddedOut.model_validate(added)
 
     @app.get("/api/coverage", response_model=CoverageOut)
     def coverage(request: Request) -> CoverageOut:

@@ -456,6 +456,79 @@ def due_cmd(within: int, owner: str, client: str, today: str | None, content: Pa
     _run(go)
 
 
+@main.command("handover")
+@click.argument("owner")
+@click.option("--to", "to", default="", help="Who takes the clients over (shown on the handover).")
+@today_option
+@content_option
+@index_option
+@json_option
+def handover_cmd(owner: str, to: str, today: str | None, content: Path | None, index: Path | None,
+                 as_json: bool) -> None:
+    """A handover for OWNER's clients: what is due, open questions, promises, gaps, stale documents, who signs,
+    and a checklist of what is still to be written."""
+
+    def go() -> None:
+        import datetime as dt
+
+        day = _day(today) or dt.date.today()
+        h = _kb(_settings(content, index)).handover(owner, to, day)
+
+        def human() -> None:
+            click.echo(f"Handover of {h.owner}'s clients{' to ' + h.to if h.to else ''}, {h.today}")
+            for c in h.clients:
+                click.echo(f"\n{c.title}  ({c.card})")
+                for s in c.signers[:3]:
+                    click.echo(f"  signs: {s.text[:110]}")
+                for i in c.due:
+                    click.echo(f"  {i.status:8} {i.item.date}  {i.item.kind}: {i.item.text[:90]}")
+                for g in c.gaps:
+                    click.echo(f"  open gap #{g.id}: {g.question}")
+                for path, _, f in c.stale:
+                    click.echo(f"  review overdue: {path} (due {f.review_due or 'never verified'})")
+                for m in c.missing:
+                    click.echo(f"  missing: {m.text} (add «{m.heading}» to {c.card})")
+            checklist = h.checklist()
+            click.echo(f"\nChecklist for {h.owner}: {len(checklist)} item(s)")
+            for item in checklist:
+                click.echo(f"  [ ] {item['title']}: {item['text']}")
+
+        _emit(h.as_dict(), as_json, human)
+
+    _run(go)
+
+
+@main.command("reassign")
+@click.argument("owner")
+@click.argument("new_owner")
+@click.option("--client", default="", help="Only this client's documents (id).")
+@content_option
+@index_option
+@json_option
+def reassign_cmd(owner: str, new_owner: str, client: str, content: Path | None, index: Path | None,
+                 as_json: bool) -> None:
+    """Give OWNER's client documents to NEW_OWNER: only their front matter owner line changes, then reindex."""
+
+    def go() -> None:
+        import getpass
+
+        from kb.users import Users
+
+        s = _settings(content, index)
+        changed = _kb(s).reassign(owner, new_owner, client)
+        detail = f"{owner} -> {new_owner}" + (f" ({client})" if client else "")
+        Users(s.data_dir).audit(f"cli:{getpass.getuser()}", "reassign", detail, changed)
+
+        def human() -> None:
+            click.echo(f"{len(changed)} document(s) now owned by {new_owner}")
+            for path in changed:
+                click.echo(f"  {path}")
+
+        _emit({"owner": owner, "to": new_owner, "changed": changed}, as_json, human)
+
+    _run(go)
+
+
 @main.command("verify")
 @click.argument("path")
 @today_option

@@ -33,11 +33,12 @@ from kb.coverage import ClientCoverage, OwnerLoad, by_client, sole_owners
 from kb.datastore import DataStore, GapRow, QuestionRow
 from kb.dates import dated, statements
 from kb.documents import Rendered, render, resolve
-from kb.due import DUE, LATER, OVERDUE, DueItem, status
+from kb.due import DUE, LATER, OVERDUE, DueItem, sort_key, status
 from kb.embedding import Embedder, load_embedder
 from kb.errors import BadInput, KbError, NotFound, QuestionTooLong
 from kb.freshness import Freshness, OwnerReviews, due_for_review, freshness, of_document
 from kb.gaps import Gap, answer_file, answer_section, clean_answer, clean_heading, cluster, group, unique_heading
+from kb.handover import ClientHandover, Handover, missing_parts, open_items, signers
 from kb.ingest import IngestReport, decode, ingest
 from kb.markdown import Document, anchor, parse
 from kb.names import Names
@@ -114,6 +115,10 @@ def readable(doc: DocumentRow, groups: frozenset[str] | None) -> bool:
     """Whether a reader in ``groups`` may see ``doc`` (None reads everything, as in :class:`Filters`)."""
     access = doc.meta.get("access") or []
     return groups is None or not access or bool(set(access) & groups)
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.lower().replace("ё", "е").split())
 
 
 def _date(text: str) -> dt.date | None:
@@ -328,6 +333,88 @@ class KnowledgeBase:
                         out.append(DueItem(item, cid, card.title, owner_name(card.owner or row.owner), state,
                                            (item.date - day).days, done))
         return out
+
+    def owners(self, name: str) -> list[str]:
+        """Owners of client documents whose name or e-mail holds ``name`` (case and ё folded), each once."""
+        wanted = _fold(name)
+        found = {owner_name(d.owner): d.owner for d in self.store().documents() if d.client and d.owner
+                 and wanted and wanted in _fold(d.owner)}
+        return sorted(found)
+
+    def handover(self, owner: str, to: str = "", today: dt.date | None = None,
+                 groups: frozenset[str] | None = None) -> Handover:
+        """For every client whose card ``owner`` owns: what is due, open questions and promises, open gaps,
+        documents due for review, who signs and the parts nobody wrote."""
+        day = today or self.clock()
+        names = self.owners(owner)
+        if len(names) != 1:
+            raise NotFound(f"no owner {owner!r}" if not names else
+                           f"{owner!r} names several owners: {', '.join(names)}")
+        name = names[0]
+        docs_by_client = {c: docs for c, docs in self.client_documents(groups).items()
+                          if owner_name(docs[0][0].owner) == name}
+        due = self.due(day, 30, "", "", groups) if docs_by_client else []
+        open_gaps = [g for g in self.gaps("open") if g.client in docs_by_client] if docs_by_client else []
+        clients = []
+        for cid, docs in docs_by_client.items():
+            card = docs[0][0]
+            lines = [(row.path, st) for row, doc in docs for st in statements(doc)]
+            who = signers(lines)
+            stale = [(row.path, row.title, f) for row, _ in docs if (f := of_document(row, day)).stale]
+            clients.append(ClientHandover(
+                cid, card.title, card.path if card.type == "client" else "", tuple(who),
+                tuple(sorted((i for i in due if i.client == cid), key=sort_key)), tuple(open_items(lines)),
+                tuple(g for g in open_gaps if g.client == cid), tuple(stale), tuple(missing_parts(lines, who))))
+        clients.sort(key=lambda c: (min((sort_key(i) for i in c.due), default=(9, dt.date.max)), c.title.lower()))
+        return Handover(name, " ".join(to.split()), day.isoformat(), tuple(clients))
+
+    def add_section(self, path: str, heading: str, text: str, groups: frozenset[str] | None = None) -> dict[str, Any]:
+        """Append ``## heading`` with ``text`` to a document (a part its owner had not written), then reindex."""
+        heading = clean_heading(heading)
+        body = clean_answer(text)
+        if not heading or not body:
+            raise BadInput("a section needs a heading and a text")
+        doc = self.store().document(path)
+        if doc is None or not readable(doc, groups):
+            raise NotFound(f"no document {path!r}")
+        with self._content_lock:
+            file = edits.target(self.settings.content_dir, path)
+            existing, bom = edits.read_text(file)
+            if any(s.heading == heading and len(s.heading_path) == 2 for s in parse(existing, path).sections):
+                raise BadInput(f"{path} already has a section {heading!r}")
+            updated = edits.append_block(existing, f"## {heading}\n\n{body}\n")
+            edits.write_text(file, updated, bom)
+        section = next(s for s in reversed(parse(updated, path).sections) if s.heading == heading)
+        self.reindex()
+        return {"path": path, "heading": heading, "anchor": anchor(section.heading_path),
+                "start_line": section.start_line, "end_line": section.end_line}
+
+    def reassign(self, owner: str, new_owner: str, client: str = "") -> list[str]:
+        """Give ``owner``'s client documents (of one client, or all) to ``new_owner``: only their ``owner:`` line
+        changes, then reindex. Returns the paths changed."""
+        names = self.owners(owner)
+        if len(names) != 1:
+            raise NotFound(f"no owner {owner!r}" if not names else
+                           f"{owner!r} names several owners: {', '.join(names)}")
+        new_owner = " ".join(new_owner.split())
+        if not new_owner:
+            raise BadInput("say who takes the clients over")
+        rows = [d for d in self.store().documents() if d.client and owner_name(d.owner) == names[0]
+                and (not client or d.client == client)]
+        if client and not rows:
+            raise NotFound(f"{names[0]} owns no documents of client {client!r}")
+        changed = []
+        with self._content_lock:
+            for row in rows:
+                file = edits.target(self.settings.content_dir, row.path)
+                text, bom = edits.read_text(file)
+                updated = edits.set_front_matter(text, "owner", new_owner)
+                if updated != text:
+                    edits.write_text(file, updated, bom)
+                    changed.append(row.path)
+        if changed:
+            self.reindex()
+        return changed
 
     # -- gaps -----------------------------------------------------------------------------------
     def _vectors(self, rows: list[GapRow] | list[QuestionRow]) -> dict[int, np.ndarray]:
