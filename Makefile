@@ -17,10 +17,13 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# The demo's dates (overdue promises, deadlines within 30 days, later ones) are written for this day.
+DEMO_TODAY ?= 2026-12-02
+
 run: setup
 	$(BIN)/kb ingest
 	$(BIN)/kb ask "Какая у Ромашки отсрочка платежа?"
-	$(BIN)/kb serve --host 127.0.0.1 --port 8000
+	KB_TODAY=$(DEMO_TODAY) $(BIN)/kb serve --host 127.0.0.1 --port 8000
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -449,8 +449,10 @@ class _Measured:
 
 
 def create_app(settings: Settings, embedder: Embedder | None = None,
-               clock: Callable[[], dt.date] = dt.date.today) -> FastAPI:
-    """The app for ``settings``: the model and index load once, at start-up; ``clock`` says what day it is."""
+               clock: Callable[[], dt.date] | None = None) -> FastAPI:
+    """The app for ``settings``: the model and index load once, at start-up; ``clock`` says what day it is
+    (default: the settings' ``KB_TODAY``, else the real date)."""
+    clock = clock or settings.clock()
     kb = KnowledgeBase(settings, embedder, clock)
     users = Users(settings.data_dir)
     auth = Auth(users, settings.rate_limit)

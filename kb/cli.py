@@ -321,7 +321,7 @@ def today_option(f: Callable[..., Any]) -> Callable[..., Any]:
 def _kb(s: Settings, model: bool = True) -> Any:
     from kb.service import KnowledgeBase
 
-    return KnowledgeBase(s, _embedder(s) if model else None)
+    return KnowledgeBase(s, _embedder(s) if model else None, s.clock())
 
 
 @main.command("brief")
@@ -399,8 +399,9 @@ def stale_cmd(within: int, today: str | None, content: Path | None, index: Path 
     def go() -> None:
         import datetime as dt
 
-        day = _day(today) or dt.date.today()
-        owners = _kb(_settings(content, index), model=False).stale(day, within)
+        s = _settings(content, index)
+        day = _day(today) or s.clock()()
+        owners = _kb(s, model=False).stale(day, within)
 
         def human() -> None:
             if not owners:
@@ -432,12 +433,12 @@ def due_cmd(within: int, owner: str, client: str, today: str | None, content: Pa
     """What is due for each client: overdue promises, deadlines and open questions first, then the next days."""
 
     def go() -> None:
-        import datetime as dt
 
         from kb.due import by_owner
 
-        day = _day(today) or dt.date.today()
-        owners = by_owner(_kb(_settings(content, index), model=False).due(day, within, owner, client))
+        s = _settings(content, index)
+        day = _day(today) or s.clock()()
+        owners = by_owner(_kb(s, model=False).due(day, within, owner, client))
 
         def human() -> None:
             if not owners:
@@ -469,10 +470,10 @@ def handover_cmd(owner: str, to: str, today: str | None, content: Path | None, i
     and a checklist of what is still to be written."""
 
     def go() -> None:
-        import datetime as dt
 
-        day = _day(today) or dt.date.today()
-        h = _kb(_settings(content, index)).handover(owner, to, day)
+        s = _settings(content, index)
+        day = _day(today) or s.clock()()
+        h = _kb(s).handover(owner, to, day)
 
         def human() -> None:
             click.echo(f"Handover of {h.owner}'s clients{' to ' + h.to if h.to else ''}, {h.today}")

