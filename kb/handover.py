@@ -97,7 +97,7 @@ class Handover:
         out: list[dict[str, object]] = []
         for c in self.clients:
             for m in c.missing:
-                out.append({"id": f"missing:{c.client}:{m.key}", "kind": "missing", "client": c.client,
+                out.append({"id": f"missing:{c.client}:{m.key}", "kind": "missing", "key": m.key, "client": c.client,
                             "title": c.title, "text": m.text,
                             "action": {"type": "section", "path": c.card, "heading": m.heading}})
             for g in c.gaps:

@@ -20,7 +20,7 @@
     vConfident: ['Уверенный ответ', 'Confident'], vCheck: ['Проверьте источник', 'Check the source'],
     vNone: ['Нет в базе знаний', 'Not in the knowledge base'],
     sources: ['Источники', 'Sources'], nearest: ['Ближайшие материалы', 'Closest material'],
-    lines: ['строки {a}–{b}', 'lines {a}–{b}'],
+    lines: ['строки {a}–{b}', 'lines {a}–{b}'], line: ['строка {a}', 'line {a}'],
     feedbackLabel: ['Ответ помог?', 'Did this help?'], comment: ['Комментарий (необязательно)', 'Comment (optional)'],
     helpful: ['Полезно', 'Helpful'], unhelpful: ['Не полезно', 'Not helpful'], thanks: ['Спасибо!', 'Thank you!'],
     clientsTitle: ['Клиенты', 'Clients'], docsCount: ['документов: {n}', 'documents: {n}'],
@@ -99,6 +99,57 @@
     aboutClient: ['О клиенте:', 'About:'], clearClient: ['Спрашивать по всем клиентам', 'Ask across all clients'],
     clientCandidates: ['Вопрос подходит к нескольким клиентам — уточните, о ком он:', 'The question fits several clients — pick the one you mean:'],
     askAboutClient: ['Спросить только о клиенте {client}', 'Ask about {client} only'],
+    navDue: ['Сроки', 'Due'],
+    dueTitle: ['Сроки по клиентам', 'Client due dates'],
+    dueIntro: ['Даты из документов клиентов на {today}: обещания, сроки уведомлений, открытые вопросы, истекающие документы. Просроченное — сверху.',
+      'Dates read from the client documents as of {today}: promises, notice deadlines, open questions, expiring documents. Overdue first.'],
+    dueOwner: ['Ответственный', 'Owner'], allOwners: ['Все ответственные', 'All owners'],
+    dueWithin: ['Ближайшие, дней', 'Coming, days'], show: ['Показать', 'Show'],
+    noDue: ['Сроков нет.', 'Nothing is due.'],
+    sOverdue: ['просрочено', 'overdue'], sDue: ['в ближайшие {n} дней', 'within {n} days'], sLater: ['позже', 'later'],
+    sDone: ['выполнено', 'done'], sPast: ['прошло', 'past'],
+    daysAgo: ['{n} дн. назад', '{n} d ago'], daysIn: ['через {n} дн.', 'in {n} d'], daysToday: ['сегодня', 'today'],
+    kPromise: ['обещание', 'promise'], kNotice: ['срок уведомления', 'notice deadline'],
+    kOpenQuestion: ['открытый вопрос', 'open question'], kExpiry: ['истекает документ', 'document expiry'],
+    kContractEnd: ['окончание договора', 'contract end'], kEvent: ['событие', 'event'],
+    doneBy: ['Отмечено как сделанное: {text}', 'Marked done: {text}'],
+    handoverLink: ['Передача дел', 'Handover'],
+    handoverLinkTitle: ['Передача дел: {owner}', 'Handover: {owner}'],
+    handoverTitle: ['Передача дел: {owner}', 'Handover: {owner}'],
+    handoverIntro: ['На {today}: по каждому клиенту — сроки, открытые вопросы и обещания, вопросы без ответа, документы на проверку, кто подписывает и чего нет в карточке. Каждая строка со ссылкой на источник.',
+      'As of {today}: for every client — what is due, open questions and promises, unanswered questions, documents due for review, who signs and what the card lacks. Every line links to its source.'],
+    handoverTo: ['Принимает: {to}', 'Taking over: {to}'],
+    handoverCount: ['Клиентов: {n}', 'Clients: {n}'],
+    print: ['Печать', 'Print'], backToDue: ['← Все сроки', '← All due dates'],
+    hSigners: ['Кто подписывает', 'Who signs'], hDue: ['Сроки', 'Due'],
+    hOpen: ['Открытые вопросы и обещания', 'Open questions and promises'],
+    hGaps: ['Вопросы без ответа', 'Unanswered questions'], hStale: ['Документы на проверку', 'Documents due for review'],
+    hMissing: ['Чего нет в карточке', 'Missing from the card'], card: ['Карточка', 'Card'],
+    noSigners: ['Не указано.', 'Not written.'],
+    nothingHere: ['Ничего не требует внимания.', 'Nothing needs attention.'],
+    noHandoverClients: ['Клиентов, карточки которых ведёт {owner}, нет.', '{owner} owns no client cards.'],
+    mContacts: ['не записаны контакты', 'no contacts written'], mSigners: ['не указано, кто подписывает', 'nobody named who signs'],
+    mContract: ['не записан договор', 'no contract written'], mPayment: ['не записаны условия оплаты', 'no payment terms written'],
+    mUnder: ['раздел «{heading}»', 'section “{heading}”'],
+    checklistTitle: ['Чек-лист для уходящего', 'Checklist for the person leaving'],
+    checklistIntro: ['Что нужно записать до передачи дел. Каждый ответ сразу попадает в базу знаний, и пункт уходит из списка.',
+      'What to write down before handing over. Each answer goes straight into the knowledge base and the item leaves the list.'],
+    checklistLeft: ['Осталось пунктов: {n}', 'Items left: {n}'],
+    checklistDone: ['Всё записано — чек-лист пуст.', 'Everything is written down — the checklist is empty.'],
+    ciMissing: ['Нет в карточке', 'Missing'], ciGap: ['Вопрос без ответа', 'Unanswered'],
+    writeSection: ['Дописать', 'Write it'], answerGap: ['Ответить', 'Answer'], cancel: ['Отмена', 'Cancel'],
+    sectionHeading: ['Заголовок раздела', 'Section heading'], sectionText: ['Текст раздела', 'Section text'],
+    sectionWhere: ['Раздел добавится в {path}.', 'The section is added to {path}.'],
+    saveSection: ['Добавить в карточку', 'Add to the card'], emptySection: ['Напишите заголовок и текст раздела.', 'Write a heading and a text.'],
+    sectionAdded: ['Раздел добавлен: ', 'Section added: '],
+    reassignTitle: ['Передать клиентов', 'Hand the clients over'],
+    reassignIntro: ['В документах клиентов меняется только строка owner: — новый ответственный увидит их на своих страницах.',
+      'Only the owner: line of the client documents changes — the new owner sees them on their pages.'],
+    reassignTo: ['Кому', 'To'], reassignClient: ['Какого клиента', 'Which client'],
+    reassignAll: ['Всех клиентов', 'All clients'], reassignBtn: ['Передать', 'Hand over'],
+    reassignEmpty: ['Укажите, кому передать клиентов.', 'Say who takes the clients over.'],
+    reassigned: ['Передано: {to}. Изменено документов: {n}.', 'Handed over to {to}. Documents changed: {n}.'],
+    reassignedTo: ['Страница передачи дел: {to}', 'Handover page of {to}'],
   };
 
   const VERDICTS = { // verdict -> [label key, badge colour class]
@@ -111,11 +162,21 @@
     preferences: 'pPreferences', history: 'pHistory',
   };
   const CHANGES = { added: 'chAdded', changed: 'chChanged', removed: 'chRemoved', verified: 'chVerified' };
+  const DUE_STATUS = { // status -> [label key, badge colour class]
+    overdue: ['sOverdue', 'err'], due: ['sDue', 'warn'], later: ['sLater', 'none'], done: ['sDone', 'ok'], past: ['sPast', 'none'],
+  };
+  const DUE_KINDS = {
+    'promise': 'kPromise', 'notice deadline': 'kNotice', 'open question': 'kOpenQuestion',
+    'document expiry': 'kExpiry', 'contract end': 'kContractEnd', 'event': 'kEvent',
+  };
+  const MISSING = { contacts: 'mContacts', signers: 'mSigners', contract: 'mContract', payment: 'mPayment' };
+  const DUE_WINDOW = 30; // the window /api/due uses by default and /api/handover always
   const LANG_KEY = 'kb.lang';
 
   const state = {
     lang: loadLang(),
     clients: null, // Promise<[client]>, cached
+    owners: null, // Promise<[owner name]>, cached: the names the handover's "to" field offers
     answers: {}, // scope -> {question, client, chosen, result, sent}
     doc: null, // {path, data}: the last document, reused when only the anchor changes
     seq: 0, // bumped on every navigation; stale responses are dropped
@@ -729,6 +790,362 @@
     }
   }
 
+  /* ---------- due dates ---------- */
+
+  function handoverHref(owner, to) {
+    return '#/handover/' + encodeURIComponent(owner) + (to ? '?to=' + encodeURIComponent(to) : '');
+  }
+
+  function fmtDate(iso) {
+    const d = new Date(iso + 'T00:00:00Z');
+    if (!iso || Number.isNaN(d.getTime())) return iso || '—';
+    return d.toLocaleDateString(locale(), { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+  }
+
+  function relDays(days) {
+    const n = Number(days) || 0;
+    return n < 0 ? t('daysAgo', { n: -n }) : n > 0 ? t('daysIn', { n }) : t('daysToday');
+  }
+
+  function dueBadge(status, within) {
+    const s = DUE_STATUS[status] || [null, 'none'];
+    return el('span', { class: 'badge due-status ' + s[1], 'data-status': status, 'data-testid': 'due-status' },
+      s[0] ? t(s[0], { n: within }) : status);
+  }
+
+  function kindLabel(kind) { return DUE_KINDS[kind] ? t(DUE_KINDS[kind]) : kind; }
+
+  /** A source as "clients/x.md › Heading › Sub, lines a–b", linked to the document with those lines highlighted. */
+  function sourceLink(src, testid) {
+    const href = docHash(src.path, { start: src.start_line, end: src.end_line, anchor: src.anchor });
+    const where = [src.path, ...(src.heading_path || []).slice(1)].join(' › ');
+    const lines = src.end_line && src.end_line !== src.start_line ? t('lines', { a: src.start_line, b: src.end_line })
+      : t('line', { a: src.start_line });
+    return el('a', { class: 'source-link', href, title: `${where}, ${lines}`, 'data-testid': testid || 'source' },
+      `${where}, ${lines}`);
+  }
+
+  /** One dated item: status, date and how far, kind, the sentence, its source and (on the Due page) its owner. */
+  function dueItem(it, within, showOwner) {
+    const src = it.source || {};
+    return el('li', { class: 'due-item s-' + it.status, 'data-status': it.status, 'data-testid': 'due-item' },
+      el('div', { class: 'due-head' },
+        dueBadge(it.status, within),
+        el('time', { class: 'due-date', datetime: it.date }, fmtDate(it.date)),
+        el('span', { class: 'due-rel' + (it.status === 'overdue' ? ' overdue' : ' muted') }, relDays(it.days)),
+        el('span', { class: 'chip due-kind', 'data-kind': it.kind }, kindLabel(it.kind))),
+      el('p', { class: 'due-text' }, it.text),
+      it.done && it.done !== it.text ? el('p', { class: 'muted small due-done' }, t('doneBy', { text: it.done })) : null,
+      el('p', { class: 'due-meta small' }, src.path ? sourceLink(src, 'due-source') : null,
+        showOwner && it.owner ? [el('span', { class: 'sep', 'aria-hidden': 'true' }, ' · '),
+          el('span', { class: 'muted' }, t('ownerLine', { owner: '' })), ownerEl(it.owner)] : null));
+  }
+
+  function dueParams(within, owner) {
+    const q = new URLSearchParams();
+    if (within !== DUE_WINDOW) q.set('within', within);
+    if (owner) q.set('owner', owner);
+    const s = q.toString();
+    return '#/due' + (s ? '?' + s : '');
+  }
+
+  async function viewDue(view, seq, params) {
+    const raw = parseInt(params.get('within'), 10);
+    const within = Number.isFinite(raw) ? Math.min(Math.max(raw, 0), 3650) : DUE_WINDOW;
+    const only = params.get('owner') || '';
+    setTitle(t('dueTitle'));
+    const intro = el('p', { class: 'muted' }, t('dueIntro', { today: '…' }));
+    const ownerSel = el('select', { id: 'due-owner', name: 'owner', 'data-testid': 'due-owner' },
+      el('option', { value: '' }, t('allOwners')));
+    const days = el('input', { id: 'due-within', name: 'within', type: 'number', min: 0, max: 3650, step: 1,
+      inputmode: 'numeric', value: within, 'data-testid': 'due-within' });
+    const form = el('form', { class: 'due-filter', novalidate: true },
+      field(t('dueOwner'), ownerSel), field(t('dueWithin'), days),
+      el('div', { class: 'field' }, el('button', { type: 'submit' }, t('show'))));
+    const go = () => {
+      const n = parseInt(days.value, 10);
+      location.hash = dueParams(Number.isFinite(n) ? Math.min(Math.max(n, 0), 3650) : DUE_WINDOW, ownerSel.value);
+    };
+    form.addEventListener('submit', (e) => { e.preventDefault(); go(); });
+    ownerSel.addEventListener('change', go);
+    view.append(el('h1', { tabindex: '-1' }, t('dueTitle')), intro, form);
+    focusHeading(view);
+    const d = await load(view, seq, '/api/due?within=' + within);
+    if (!d) return;
+    intro.textContent = t('dueIntro', { today: fmtDate(d.today) });
+    const owners = d.owners || [];
+    for (const o of owners) ownerSel.append(el('option', { value: o.owner }, o.owner || t('noOwner')));
+    if (only && !owners.some((o) => o.owner === only)) ownerSel.append(el('option', { value: only }, only));
+    ownerSel.value = only;
+    const shown = only ? owners.filter((o) => o.owner === only) : owners;
+    if (!shown.length) { view.append(el('p', { 'data-testid': 'no-due' }, t('noDue'))); return; }
+    const wrap = el('div', { id: 'due', 'data-testid': 'due' });
+    for (const o of shown) {
+      const head = el('div', { class: 'owner-head' },
+        el('h2', {}, o.owner ? ownerEl(o.owner) : t('noOwner')),
+        o.owner ? el('a', { class: 'handover-link', href: handoverHref(o.owner), 'data-testid': 'handover-link',
+          title: t('handoverLinkTitle', { owner: o.owner }) }, t('handoverLink')) : null);
+      const clients = (o.clients || []).map((c) => el('section', { class: 'due-client', 'data-client': c.client },
+        el('h3', {}, el('a', { href: clientHref(c.client) }, c.title || c.client)),
+        el('ul', { class: 'due-list' }, (c.items || []).map((it) => dueItem(it, d.within ?? within, true)))));
+      wrap.append(el('section', { class: 'due-owner', 'data-owner': o.owner }, head, clients));
+    }
+    view.append(wrap);
+  }
+
+  /* ---------- handover ---------- */
+
+  function missingText(key, fallback) { return MISSING[key] ? t(MISSING[key]) : fallback; }
+
+  function hoPart(title, key, items, render) {
+    if (!items || !items.length) return null;
+    return el('section', { class: 'ho-part', 'data-part': key },
+      el('h3', {}, title), el('ul', { class: key === 'due' ? 'due-list' : 'ho-lines' }, items.map(render)));
+  }
+
+  function handoverClient(c) {
+    const parts = [
+      hoPart(t('hDue'), 'due', c.due, (it) => dueItem(it, DUE_WINDOW, false)),
+      hoPart(t('hOpen'), 'open', c.open, (o) => el('li', { class: 'ho-line' },
+        el('span', { class: 'chip', 'data-kind': o.kind }, kindLabel(o.kind)), ' ', o.text, ' ', cite(o.source))),
+      hoPart(t('hGaps'), 'gaps', c.gaps, (g) => el('li', { class: 'ho-line', 'data-gap': g.id }, g.question, ' ',
+        el('span', { class: 'muted small' }, t('askedTimes', { n: g.count })))),
+      hoPart(t('hStale'), 'stale', c.stale, (s) => el('li', { class: 'ho-line' },
+        el('a', { href: docHash(s.path) }, s.title || s.path), ' ',
+        el('span', { class: 'small overdue' },
+          s.review_due ? t('overdue', { n: s.overdue_days, due: s.review_due }) : t('neverVerified')))),
+      hoPart(t('hMissing'), 'missing', c.missing, (m) => el('li', { class: 'ho-line missing-note', 'data-missing': m.key },
+        missingText(m.key, m.text), m.heading ? el('span', { class: 'muted small' }, ' — ', t('mUnder', { heading: m.heading })) : null)),
+    ].filter(Boolean);
+    const signers = el('section', { class: 'ho-part ho-signers', 'data-part': 'signers' }, el('h3', {}, t('hSigners')),
+      (c.signers || []).length
+        ? el('ul', { class: 'ho-lines' }, c.signers.map((s) => el('li', { class: 'ho-line' }, s.text, ' ', cite(s.source))))
+        : el('p', { class: 'missing-note' }, t('noSigners')));
+    return el('section', { class: 'ho-client', 'data-client': c.client, 'data-testid': 'handover-client' },
+      el('header', { class: 'ho-client-head' },
+        el('h2', {}, el('a', { href: clientHref(c.client) }, c.title || c.client)),
+        c.card ? el('a', { class: 'path small', href: docHash(c.card) }, c.card) : null),
+      signers, parts, parts.length ? null : el('p', { class: 'muted' }, t('nothingHere')));
+  }
+
+  /** The inline form of a checklist item: a new card section for a missing part, an answer for a gap. */
+  function checklistForm(item, i, ctx, done) {
+    const a = item.action || {};
+    const isGap = a.type === 'gap';
+    const text = el('textarea', { id: 'ci-text-' + i, rows: 4, maxlength: isGap ? 10000 : 20000, 'data-testid': 'checklist-text' });
+    const heading = isGap ? null : el('input', { id: 'ci-heading-' + i, type: 'text', maxlength: 200, value: a.heading || '',
+      'data-testid': 'checklist-heading' });
+    const author = isGap ? el('input', { id: 'ci-author-' + i, type: 'text', autocomplete: 'name', maxlength: 200,
+      placeholder: ctx.owner }) : null;
+    const save = el('button', { type: 'submit', class: 'primary', 'data-testid': 'checklist-save' },
+      t(isGap ? 'saveAnswer' : 'saveSection'));
+    const cancel = el('button', { type: 'button', class: 'cancel' }, t('cancel'));
+    const form = el('form', { class: 'checklist-form gap-answer', novalidate: true, 'data-testid': 'checklist-form' },
+      heading ? field(t('sectionHeading'), heading) : null,
+      el('label', { for: text.id }, t(isGap ? 'answerLabel' : 'sectionText')), text,
+      el('p', { class: 'muted small' }, isGap ? t('answerHelp') : t('sectionWhere', { path: a.path || '' })),
+      el('div', { class: 'answer-actions' }, author ? field(t('authorLabel'), author) : null, save, cancel));
+    cancel.addEventListener('click', () => done(false));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      if (!text.value.trim() || (heading && !heading.value.trim())) {
+        showError(t(isGap ? 'emptyAnswer' : 'emptySection'));
+        (heading && !heading.value.trim() ? heading : text).focus();
+        return;
+      }
+      clearError();
+      save.disabled = true;
+      cancel.disabled = true;
+      save.textContent = t('saving');
+      try {
+        let r;
+        if (isGap) {
+          const body = { answer: text.value };
+          if (author.value.trim()) body.author = author.value.trim();
+          r = await api('POST', '/api/gaps/' + encodeURIComponent(a.gap_id) + '/answer', body);
+          ctx.flash = answeredLink(r);
+        } else {
+          r = await api('POST', '/api/documents/' + encPath(a.path) + '/sections',
+            { heading: heading.value.trim(), text: text.value });
+          ctx.flash = el('p', { class: 'answered', role: 'status', 'data-testid': 'answered' }, t('sectionAdded'),
+            el('a', { href: docHash(r.path, { start: r.start_line, end: r.end_line, anchor: r.anchor }) },
+              `${r.path} › ${r.heading}`));
+        }
+        state.clients = null;
+        await reloadHandover(ctx);
+      } catch (err) {
+        showError(err.message);
+        save.disabled = false;
+        cancel.disabled = false;
+        save.textContent = t(isGap ? 'saveAnswer' : 'saveSection');
+      }
+    });
+    return form;
+  }
+
+  function checklistItem(item, i, ctx) {
+    const isGap = (item.action || {}).type === 'gap' || item.kind === 'gap';
+    const key = item.key || String(item.id || '').split(':').pop();
+    const what = isGap ? `«${item.text}»` : missingText(key, item.text);
+    const button = el('button', { type: 'button', class: 'ci-open', 'aria-expanded': 'false', 'data-testid': 'checklist-open' },
+      t(isGap ? 'answerGap' : 'writeSection'));
+    const slot = el('div', { class: 'ci-form' });
+    const li = el('li', { class: 'ci ci-' + item.kind, 'data-kind': item.kind, 'data-id': item.id, 'data-testid': 'checklist-item' },
+      el('div', { class: 'ci-row' },
+        el('span', { class: 'ci-check', 'aria-hidden': 'true' }),
+        el('div', { class: 'ci-body' },
+          el('span', { class: 'ci-kind small muted' }, t(isGap ? 'ciGap' : 'ciMissing'), ' · ',
+            el('a', { href: clientHref(item.client) }, item.title || item.client)),
+          el('span', { class: 'ci-text' }, what)),
+        button),
+      slot);
+    const close = (focus) => {
+      slot.replaceChildren();
+      button.hidden = false;
+      button.setAttribute('aria-expanded', 'false');
+      if (focus !== false) button.focus();
+    };
+    button.addEventListener('click', () => {
+      button.setAttribute('aria-expanded', 'true');
+      button.hidden = true;
+      slot.replaceChildren(checklistForm(item, i, ctx, close));
+      $('textarea', slot).focus();
+    });
+    return li;
+  }
+
+  function checklistSection(d, ctx) {
+    const items = d.checklist || [];
+    const sec = el('section', { id: 'checklist', class: 'checklist', 'data-testid': 'checklist', 'aria-labelledby': 'checklist-h' },
+      el('h2', { id: 'checklist-h', tabindex: '-1' }, t('checklistTitle')),
+      el('p', { class: 'muted small' }, t('checklistIntro')));
+    if (ctx.flash) sec.append(ctx.flash);
+    if (items.length) {
+      sec.append(el('p', { class: 'ci-left', 'data-testid': 'checklist-left' }, t('checklistLeft', { n: items.length })),
+        el('ol', { class: 'ci-list' }, items.map((it, i) => checklistItem(it, i, ctx))));
+    } else {
+      sec.append(el('p', { class: 'ci-done', 'data-testid': 'checklist-done' }, t('checklistDone')));
+    }
+    return sec;
+  }
+
+  function getOwners() {
+    if (!state.owners) {
+      state.owners = api('GET', '/api/due?within=0').then((d) => (d.owners || []).map((o) => o.owner).filter(Boolean))
+        .catch(() => { state.owners = null; return []; });
+    }
+    return state.owners;
+  }
+
+  function reassignSection(d, ctx) {
+    const to = el('input', { id: 'reassign-to', type: 'text', list: 'reassign-owners', autocomplete: 'off', maxlength: 200,
+      value: ctx.to || '', 'data-testid': 'reassign-to' });
+    const owners = el('datalist', { id: 'reassign-owners' });
+    getOwners().then((list) => {
+      for (const o of list) if (o !== d.owner) owners.append(el('option', { value: o }));
+    });
+    const client = el('select', { id: 'reassign-client', 'data-testid': 'reassign-client' },
+      el('option', { value: '' }, t('reassignAll')),
+      (d.clients || []).map((c) => el('option', { value: c.client }, c.title || c.client)));
+    const button = el('button', { type: 'submit', class: 'primary', 'data-testid': 'reassign' }, t('reassignBtn'));
+    const form = el('form', { id: 'reassign-form', class: 'reassign-form', novalidate: true },
+      field(t('reassignTo'), to), owners, field(t('reassignClient'), client), el('div', { class: 'field' }, button));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const name = to.value.trim();
+      if (!name) { showError(t('reassignEmpty')); to.focus(); return; }
+      clearError();
+      button.disabled = true;
+      try {
+        const body = { to: name };
+        if (client.value) body.client = client.value;
+        const r = await api('POST', '/api/handover/' + encodeURIComponent(ctx.owner) + '/reassign', body);
+        state.clients = null;
+        state.owners = null;
+        ctx.to = name;
+        ctx.reassigned = el('div', { class: 'answered', role: 'status', 'data-testid': 'reassigned' },
+          el('p', {}, t('reassigned', { to: r.to || name, n: (r.changed || []).length })),
+          (r.changed || []).length ? el('ul', { class: 'small' }, r.changed.map((p) => el('li', {}, el('a', { href: docHash(p) }, p)))) : null,
+          el('p', {}, el('a', { href: handoverHref(r.to || name) }, t('reassignedTo', { to: r.to || name }))));
+      } catch (err) {
+        showError(err.message);
+        button.disabled = false;
+        return;
+      }
+      try {
+        await reloadHandover(ctx);
+      } catch (err) { // every client was handed over: the owner owns no client card any more
+        if (ctx.seq !== state.seq) return;
+        ctx.meta.replaceChildren();
+        ctx.content.replaceChildren(el('p', {}, t('noHandoverClients', { owner: ctx.owner })),
+          el('section', { id: 'reassign', class: 'reassign' }, ctx.reassigned));
+      }
+    });
+    return el('section', { id: 'reassign', class: 'reassign no-print', 'aria-labelledby': 'reassign-h' },
+      el('h2', { id: 'reassign-h' }, t('reassignTitle')), el('p', { class: 'muted small' }, t('reassignIntro')),
+      ctx.reassigned, form);
+  }
+
+  function toChecklist(n) {
+    const b = el('button', { type: 'button', class: 'linkish', 'data-testid': 'to-checklist' }, t('checklistLeft', { n }));
+    b.addEventListener('click', () => {
+      const list = $('#checklist');
+      if (!list) return;
+      list.scrollIntoView({ block: 'start' });
+      $('#checklist-h')?.focus({ preventScroll: true });
+    });
+    return b;
+  }
+
+  function renderHandover(d, ctx) {
+    const clients = d.clients || [];
+    ctx.intro.textContent = t('handoverIntro', { today: fmtDate(d.today) });
+    ctx.meta.replaceChildren(...[t('handoverCount', { n: clients.length }),
+      ...(d.to ? [' · ', t('handoverTo', { to: d.to })] : []),
+      ...((d.checklist || []).length ? [el('span', { class: 'no-print' }, ' · ', toChecklist(d.checklist.length))] : [])]);
+    ctx.content.replaceChildren(
+      clients.length ? el('div', { class: 'ho-clients' }, clients.map(handoverClient))
+        : el('p', {}, t('noHandoverClients', { owner: d.owner || ctx.owner })),
+      checklistSection(d, ctx),
+      reassignSection(d, ctx));
+  }
+
+  async function reloadHandover(ctx) {
+    const url = '/api/handover/' + encodeURIComponent(ctx.owner) + (ctx.to ? '?to=' + encodeURIComponent(ctx.to) : '');
+    const d = await api('GET', url);
+    if (ctx.seq !== state.seq) return;
+    renderHandover(d, ctx);
+    const flash = ctx.flash || ctx.reassigned;
+    if (flash && flash.isConnected && !flash.dataset.shown) { // the saved item's form is gone: focus what was saved
+      flash.dataset.shown = '1';
+      flash.setAttribute('tabindex', '-1');
+      flash.scrollIntoView({ block: 'nearest' });
+      flash.focus({ preventScroll: true });
+    }
+  }
+
+  async function viewHandover(view, owner, seq, params) {
+    setTitle(t('handoverTitle', { owner }));
+    const ctx = {
+      owner, to: params.get('to') || '', seq, flash: null, reassigned: null,
+      intro: el('p', { class: 'muted' }), meta: el('p', { class: 'ho-meta small' }),
+      content: el('div', { id: 'handover', class: 'handover', 'data-testid': 'handover' }),
+    };
+    const printBtn = el('button', { type: 'button', id: 'print', 'data-testid': 'print' }, t('print'));
+    printBtn.addEventListener('click', () => window.print());
+    view.append(el('p', { class: 'small no-print' }, el('a', { href: '#/due' }, t('backToDue'))),
+      el('div', { class: 'ho-title' }, el('h1', { tabindex: '-1' }, t('handoverTitle', { owner })), printBtn),
+      ctx.intro, ctx.meta, ctx.content);
+    focusHeading(view);
+    const spin = spinner(t('loading'));
+    ctx.content.append(spin);
+    try {
+      await reloadHandover(ctx);
+    } catch (e) {
+      if (seq === state.seq) { spin.remove(); showError(e.message); }
+    }
+  }
+
   /* ---------- routing and chrome ---------- */
 
   function parseHash() {
@@ -740,7 +1157,8 @@
   function setActiveNav(path) {
     const key = path === '/' || path === '' ? 'ask'
       : path.startsWith('/client') ? 'clients' : path === '/gaps' ? 'gaps'
-        : path === '/stale' ? 'stale' : path === '/coverage' ? 'coverage' : '';
+        : path === '/stale' ? 'stale' : path === '/coverage' ? 'coverage'
+          : path === '/due' || path.startsWith('/handover/') ? 'due' : '';
     for (const a of document.querySelectorAll('#nav a')) {
       if (a.dataset.nav === key) a.setAttribute('aria-current', 'page');
       else a.removeAttribute('aria-current');
@@ -761,6 +1179,8 @@
     if (path === '/gaps') return viewGaps(view, seq, params);
     if (path === '/stale') return viewStale(view, seq, params);
     if (path === '/coverage') return viewCoverage(view, seq);
+    if (path === '/due') return viewDue(view, seq, params);
+    if (path.startsWith('/handover/')) return viewHandover(view, safeDecode(path.slice(10)), seq, params);
     if (path.startsWith('/client/')) return viewClient(view, safeDecode(path.slice(8)), seq);
     if (path.startsWith('/doc/')) return viewDoc(view, decPath(path.slice(5)), params, seq);
     setTitle(t('notFound'));
@@ -794,6 +1214,15 @@
     } catch (e) { /* the first API call reports it */ }
   }
 
+  /** The Due page's link in the top navigation, after "Review" (index.html lists the older pages). */
+  function addNav() {
+    const nav = $('#nav');
+    if (!nav || nav.querySelector('[data-nav="due"]')) return;
+    const link = el('a', { href: '#/due', 'data-nav': 'due', 'data-i18n': 'navDue' }, t('navDue'));
+    const after = nav.querySelector('[data-nav="stale"]');
+    if (after) after.after(link); else nav.append(link);
+  }
+
   function applyStatic() {
     document.documentElement.lang = state.lang;
     for (const n of document.querySelectorAll('[data-i18n]')) n.textContent = t(n.dataset.i18n);
@@ -817,6 +1246,7 @@
   }
 
   function init() {
+    addNav();
     applyStatic();
     $('#lang').addEventListener('click', toggleLang);
     $('#skip').addEventListener('click', (e) => { e.preventDefault(); $('#main').focus(); });
