@@ -214,6 +214,7 @@ class BriefLineOut(BaseModel):
     count: int
     answered: bool
     source: CitationOut | None
+    gap_id: int | None = Field(default=None, description="the open gap of a question kb did not answer confidently")
 
 
 class BriefPartOut(BaseModel):

@@ -1,5 +1,9 @@
 """A client briefing before a call: what the documents say about the client, part by part, every line cited.
 
+It reads like a pre-call checklist (``ORDER``): a warning when the client card is overdue for review, what
+is due (overdue, then due within 30 days), open questions and risks, who decides and who signs, promises,
+preferences, then contract, payment and products; background and derived parts after.
+
 Parts come from headings. ``PARTS`` is the one place that maps heading words (Russian and English,
 compared by stem) to a part: add a word there and documents that use it feed the brief. A part no
 document covers is reported as missing, never filled in.
@@ -10,13 +14,19 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from kb.datastore import Change
 from kb.freshness import Freshness
 from kb.markdown import Block, Document, Section, anchor, front_matter_lines, split_sentences
+from kb.names import fold
 from kb.search import Hit
-from kb.text import content_stems
+from kb.spans import cells
+from kb.text import content_stems, script, stem
+
+if TYPE_CHECKING:  # kb.due reads documents through this module: imported for types only
+    from kb.due import DueItem
 
 
 @dataclass(frozen=True)
@@ -28,6 +38,8 @@ class PartSpec:
     headings: tuple[str, ...]
     limit: int = 6
     newest_last: bool = False
+    # Headings whose lines lead the part, group by group in this order; lines under other headings follow.
+    leading: tuple[tuple[str, ...], ...] = ()
 
 
 # Heading -> part. A section belongs to the part of its deepest heading that matches one; a heading
@@ -35,7 +47,9 @@ class PartSpec:
 PARTS = (
     PartSpec("contacts", "Contacts and roles",
              ("Контакты и роли", "Контакты", "Кто подписывает", "Лица принимающие решения", "Contacts", "Roles",
-              "Decision makers", "Who signs"), limit=8),
+              "Decision makers", "Who signs"), limit=8,
+             leading=(("Лица принимающие решения", "Кто принимает решения", "Решения", "Decision makers"),
+                      ("Кто подписывает", "Подписание", "Who signs", "Signing"))),
     PartSpec("contract", "Contract", ("Договор", "Контракт", "Дополнительные соглашения", "Пролонгация", "Продление",
                                       "Contract", "Agreement", "Renewal")),
     PartSpec("payment", "Payment terms", ("Условия оплаты", "Оплата", "Отсрочка", "Платежи", "Payment", "Billing")),
@@ -44,15 +58,17 @@ PARTS = (
     PartSpec("promises", "What we promised", ("Что обещали", "Обещания", "Обязательства", "What we promised",
                                               "Promises", "Commitments")),
     PartSpec("issues", "Open issues and risks", ("Открытые вопросы", "Риски", "Проблемы", "Open questions",
-                                                 "Open issues", "Risks", "Issues")),
+                                                 "Open issues", "Risks", "Issues"),
+             leading=(("Открытые вопросы", "Open questions", "Open issues"),)),
     PartSpec("preferences", "Preferences", ("Предпочтения", "Как общаться", "Preferences")),
     PartSpec("history", "Recent history", ("История", "Хронология", "History", "Timeline"), limit=3,
              newest_last=True),
 )
 # Lines kept per part computed from other data (and the text under the title), to stay on one screen.
-LIMITS = {"about": 4, "changes": 5, "questions": 5, "facts": 4}
-ABOUT = "about"
-TITLES = {ABOUT: "Who they are", "changes": "Recent changes to their documents",
+LIMITS = {"about": 4, "changes": 5, "questions": 5, "facts": 4, "due": 8, "review": 1}
+ABOUT, REVIEW, DUE = "about", "review", "due"
+TITLES = {REVIEW: "Review overdue", DUE: "What is due", ABOUT: "Who they are",
+          "changes": "Recent changes to their documents",
           "questions": "Asked most about them", "facts": "Product facts for their products",
           **{p.key: p.title for p in PARTS}}
 
@@ -72,6 +88,17 @@ def part_of(heading_path: tuple[str, ...]) -> tuple[PartSpec, int] | None:
     if spec is None:
         return None
     return spec, matches.index(spec)
+
+
+_LEADING = {spec.key: [[content_stems(h) for h in group] for group in spec.leading] for spec in PARTS}
+
+
+def _lead_rank(key: str, line: Line) -> int:
+    """Where a line's section stands in its part's ``leading`` groups (those first), the rest after them."""
+    groups = _LEADING.get(key, [])
+    headings = [content_stems(h) for h in line.source.heading_path[1:]] if line.source else []
+    return next((i for i, group in enumerate(groups) if any(p and p <= h for p in group for h in headings)),
+                len(groups))
 
 
 @dataclass(frozen=True)
@@ -104,10 +131,12 @@ class Line:
     date: str = ""
     count: int = 0
     answered: bool = True
+    gap_id: int | None = None  # the open knowledge gap of a question kb did not answer confidently
 
     def as_dict(self) -> dict[str, object]:
         return {"text": self.text, "label": self.label, "kind": self.kind, "date": self.date, "count": self.count,
-                "answered": self.answered, "source": self.source.as_dict() if self.source else None}
+                "answered": self.answered, "gap_id": self.gap_id,
+                "source": self.source.as_dict() if self.source else None}
 
 
 @dataclass(frozen=True)
@@ -206,8 +235,11 @@ def trim(key: str, lines: list[Line]) -> Part:
     return Part(key, TITLES.get(key, key), tuple(kept), max(len(lines) - limit, 0), hint)
 
 
-ORDER = (ABOUT, "contacts", "contract", "payment", "products", "promises", "issues", "changes", "questions", "facts",
-         "preferences", "history")
+# A pre-call checklist: the card's review warning (only when overdue), what is due, what is open, who decides
+# and signs, what we promised and how they like to work, then the terms; background after. "Who they are" is
+# background read once, so it stands with the history rather than above what needs doing.
+ORDER = (REVIEW, DUE, "issues", "contacts", "promises", "preferences", "contract", "payment", "products", "facts",
+         "questions", ABOUT, "history", "changes")
 
 
 @dataclass(frozen=True)
@@ -238,6 +270,30 @@ def review_lines(docs: Iterable[ClientDocument]) -> list[Line]:
                 else f"{d.doc.path}: never verified")
         out.append(Line(text, d.front_matter("verified"), kind="review", date=f.review_due))
     return out
+
+
+def card_warning(card: ClientDocument) -> Line | None:
+    """One line saying the client card is overdue for review, in the card's language, cited to its ``verified``
+    line; None while the card is fresh."""
+    f = card.freshness
+    if not f.stale:
+        return None
+    russian = script(card.text) == "cyrillic"
+    if f.verified:
+        text = (f"Карточка не проверялась с {f.verified} (проверка была нужна до {f.review_due})" if russian
+                else f"The card has not been verified since {f.verified} (review was due by {f.review_due})")
+    else:
+        text = "Карточка ни разу не отмечена проверенной" if russian else "The card was never marked verified"
+    return Line(text, card.front_matter("verified"), kind="stale", date=f.review_due)
+
+
+def due_lines(items: Iterable[DueItem], stale: dict[str, bool]) -> list[Line]:
+    """Dated items as brief lines (the caller picks and orders them): the status as ``kind``, the ISO date, what
+    the item is ("promise", "notice deadline") as ``label``, cited to the sentence's lines."""
+    return [Line(i.item.text, Citation(i.item.path, i.item.heading_path, i.item.start_line, i.item.end_line,
+                                       stale.get(i.item.path, False)),
+                 label=i.item.kind, kind=i.status, date=i.item.date.isoformat())
+            for i in items]
 
 
 def change_lines(changes: Iterable[Change], docs: dict[str, ClientDocument]) -> list[Line]:
@@ -278,9 +334,110 @@ def fact_lines(product: str, hits: list[Hit], spans: list[str], stale: dict[str,
     return out
 
 
+# Column headers under which a product page's tables list its editions.
+EDITION_HEADERS = ("Редакция", "Edition", "Tier")
+_EDITION_STEMS = frozenset(s for h in EDITION_HEADERS for s in content_stems(h))
+_ASIDE = re.compile(r"\([^)]*\)|«[^»]*»|\"[^\"]*\"")
+_CAPITALISED = re.compile(r"\b[A-ZА-ЯЁ]\w*")
+_NAME_WORD = re.compile(r"\w+")
+
+
+def _capitalised_stems(text: str) -> set[str]:
+    return {stem(w.lower()) for w in _CAPITALISED.findall(text)}
+
+
+def edition_tables(doc: Document) -> list[list[str]]:
+    """The names each table of a product page lists in its edition column ("Редакция", "Edition"), in row order."""
+    out = []
+    for section in doc.sections:
+        for block in section.blocks:
+            if block.kind != "table" or not block.lead:
+                continue
+            header = cells(block.lead.splitlines()[0])
+            col = next((i for i, c in enumerate(header) if content_stems(c) & _EDITION_STEMS), None)
+            if col is None:
+                continue
+            names = [row[col] for text, _, _ in block.parts if len(row := cells(text)) > col and row[col]]
+            if names:
+                out.append(names)
+    return out
+
+
+def editions_of(tables: list[list[str]]) -> list[frozenset[str]]:
+    """A product's editions, each as the stems of the capitalised words of the names it goes by.
+
+    A name already known joins its edition; otherwise a table as long as the first names the same editions in
+    the same order (an English datasheet's Start, Business, Pro are the Russian page's Старт, Бизнес, Pro).
+    """
+    found: list[set[str]] = []
+    for names in tables:
+        for i, name in enumerate(names):
+            words = _capitalised_stems(_ASIDE.sub(" ", name))
+            if not words:
+                continue
+            known = next((e for e in found if e & words), None)
+            if known is None and len(names) == len(tables[0]) and i < len(found):
+                known = found[i]
+            if known is None:
+                found.append(set(words))
+            else:
+                known |= words
+    return [frozenset(e) for e in found]
+
+
+def _name_spans(text: str, spellings: Iterable[tuple[str, ...]]) -> list[tuple[int, int]]:
+    """Where ``text`` writes one of the spellings of a name (folded words in a row), as character ranges."""
+    tokens = [(m.start(), m.end(), fold(m.group(0))) for m in _NAME_WORD.finditer(text)]
+    out = []
+    for spelling in spellings:
+        n = len(spelling)
+        for i in range(len(tokens) - n + 1):
+            if n and tuple(t[2] for t in tokens[i:i + n]) == spelling:
+                out.append((tokens[i][0], tokens[i + n - 1][1]))
+    return sorted(out)
+
+
+def editions_named(text: str, editions: list[frozenset[str]], product: Iterable[tuple[str, ...]] = ()) -> set[int]:
+    """The editions (indexes into ``editions``) ``text`` names: a capitalised word stemming to one of an edition's
+    names, outside the product's own name (``product``: its spellings; "Pro" in "Sklad Pro" is the product)."""
+    names = _name_spans(text, product)
+    out: set[int] = set()
+    for m in _CAPITALISED.finditer(text):
+        if not any(a <= m.start() < b for a, b in names):
+            word = stem(m.group(0).lower())
+            out |= {i for i, e in enumerate(editions) if word in e}
+    return out
+
+
+def client_editions(lines: Iterable[str], product: str, editions: list[frozenset[str]],
+                    spellings: dict[str, tuple[tuple[str, ...], ...]]) -> set[int]:
+    """The editions of ``product`` the client has: those its products lines name after the product's name and
+    before another product's ("Склад Про **Pro**", "CRM Норд · Бизнес", "Sklad Pro (Business and Pro)")."""
+    out: set[int] = set()
+    own = spellings.get(product, ())
+    for text in lines:
+        marks = sorted((a, b, pid) for pid, names in spellings.items() for a, b in _name_spans(text, names))
+        for k, (_, b, pid) in enumerate(marks):
+            if pid == product:
+                end = next((a for a, _, other in marks[k + 1:] if other != product), len(text))
+                out |= editions_named(text[b:end], editions, own)
+    return out
+
+
+def about_editions(text: str, have: set[int], editions: list[frozenset[str]],
+                   product: Iterable[tuple[str, ...]] = ()) -> bool:
+    """Whether ``text`` may be quoted to a client with editions ``have``: it names no edition, or one of theirs."""
+    named = editions_named(text, editions, product)
+    return not named or bool(named & have)
+
+
 def assemble(client: str, title: str, owner: str, today: dt.date, docs: list[ClientDocument],
              product_titles: dict[str, str], derived: dict[str, list[Line]]) -> Brief:
-    """The brief from the client's documents (client card first) and the parts computed elsewhere."""
+    """The brief from the client's documents (client card first) and the parts computed elsewhere.
+
+    A client card overdue for review says so once, in the ``review`` part at the top (present only then): the
+    card's own review line leaves "changes", and lines citing the card are not flagged stale one by one.
+    """
     lines: dict[str, list[Line]] = {}
     for d in docs:
         if d.doc.meta.type == "client" and d.doc.meta.products:
@@ -290,6 +447,19 @@ def assemble(client: str, title: str, owner: str, today: dt.date, docs: list[Cli
             lines.setdefault(key, []).extend(found)
     for key, found in derived.items():
         lines.setdefault(key, []).extend(found)
-    card = next((d.doc.path for d in docs if d.doc.meta.type == "client"), "")
-    parts = tuple(trim(key, lines.get(key, [])) for key in ORDER)
+    card_doc = next((d for d in docs if d.doc.meta.type == "client"), None)
+    card = card_doc.doc.path if card_doc else ""
+    warning = card_warning(card_doc) if card_doc else None
+    if warning is not None:
+        for key, found in lines.items():
+            lines[key] = [replace(line, source=replace(line.source, stale=False))
+                          if line.source and line.source.path == card and line.source.stale else line
+                          for line in found if not (key == "changes" and line.kind == "review" and line.source
+                                                    and line.source.path == card)]
+        lines[REVIEW] = [warning]
+    for key, found in lines.items():
+        if _LEADING.get(key):
+            ranked = sorted(enumerate(found), key=lambda pair: (_lead_rank(key, pair[1]), pair[0]))
+            lines[key] = [line for _, line in ranked]
+    parts = tuple(trim(key, lines.get(key, [])) for key in ORDER if key != REVIEW or lines.get(key))
     return Brief(client, title, owner, card, today.isoformat(), tuple(d.doc.path for d in docs), parts)

@@ -22,9 +22,14 @@ from kb.brief import (
     Citation,
     ClientDocument,
     Line,
+    about_editions,
     assemble,
     change_lines,
+    client_editions,
     document_parts,
+    due_lines,
+    edition_tables,
+    editions_of,
     fact_lines,
     review_lines,
 )
@@ -45,6 +50,7 @@ from kb.names import Names
 from kb.owners import owner_name
 from kb.search import Filters, Hit, Index
 from kb.settings import Settings
+from kb.spans import spans
 from kb.store import DocumentRow, Store
 
 log = logging.getLogger(__name__)
@@ -532,7 +538,10 @@ class KnowledgeBase:
         products = list(dict.fromkeys(p for d in docs for p in d.doc.meta.products))
         titles = self._product_titles()
         changes = self.data.changes([d.doc.path for d in docs], _epoch(day - dt.timedelta(days=RECENT_DAYS)))
+        due = sorted((i for i in self.due(day, client=client_id, groups=groups)  # due within 30 days
+                      if i.status in (OVERDUE, DUE)), key=lambda i: (i.status != OVERDUE, i.item.date))
         derived = {
+            "due": due_lines(due, {d.doc.path: d.freshness.stale for d in docs}),
             "changes": change_lines(changes[:5], {d.doc.path: d for d in docs}) + review_lines(docs),
             "questions": self._asked_most(client_id),
             "facts": self._facts(products, titles, docs, day, groups),
@@ -545,7 +554,12 @@ class KnowledgeBase:
                 and PurePosixPath(d.path).stem == d.meta["products"][0]}
 
     def _asked_most(self, client_id: str, top: int = 5) -> list[Line]:
-        """The client's questions grouped by meaning, most asked first, cited to where the last answer came from."""
+        """The client's questions grouped by meaning, most asked first.
+
+        A group counts as answered only when kb answered its latest question confidently; it is cited to where
+        that answer came from. Any other group is unanswered, uncited, and carries the id of its open gap (the
+        gap whose rows were recorded with one of the group's questions, as :meth:`gaps` groups them).
+        """
         rows = self.data.questions(client_id, self.embedder.name)
         if not rows:
             return []
@@ -553,34 +567,92 @@ class KnowledgeBase:
         names = self.names()
         groups = cluster(np.stack([vecs[r.id] for r in rows]), [names.products_in(r.question) for r in rows])
         ranked = sorted(groups, key=lambda g: (-len(g), -max(g)))[:top]
+        gap_of: dict[str, int] = {}
+        if any(rows[max(m)].verdict != CONFIDENT for m in ranked):
+            # Open gaps are grouped per client, so grouping this client's rows alone gives the ids gaps() gives.
+            open_rows = [r for r in self.data.gaps(False, self.embedder.name) if r.client == client_id]
+            if open_rows:
+                found = group(open_rows, self._vectors(open_rows),
+                              {r.id: names.products_in(r.question) for r in open_rows}, {})
+                gap_id = {row_id: g.id for g in found for row_id in g.row_ids}
+                gap_of = {r.question: gap_id[r.id] for r in sorted(open_rows, key=lambda r: r.id)}
         out = []
         for members in ranked:
             latest = rows[max(members)]
-            source = next((rows[i].source for i in sorted(members, reverse=True) if rows[i].source), None)
-            cite = Citation(source["path"], tuple(source["heading_path"]), source["start_line"],
-                            source["end_line"]) if source else None
-            out.append(Line(latest.question, cite, kind="question", count=len(members), answered=latest.answered))
+            newest_first = sorted(members, reverse=True)
+            if latest.verdict == CONFIDENT:
+                source = latest.source or next((rows[i].source for i in newest_first if rows[i].source), None)
+                cite = Citation(source["path"], tuple(source["heading_path"]), source["start_line"],
+                                source["end_line"]) if source else None
+                out.append(Line(latest.question, cite, kind="question", count=len(members)))
+            else:
+                gap = next((gap_of[rows[i].question] for i in newest_first if rows[i].question in gap_of), None)
+                out.append(Line(latest.question, None, kind="question", count=len(members), answered=False,
+                                gap_id=gap))
         return out
 
     def _facts(self, products: list[str], titles: dict[str, str], docs: list[ClientDocument], day: dt.date,
                groups: frozenset[str] | None) -> list[Line]:
-        """Per product the client uses, the sentences of that product's own pages closest to how they use it."""
+        """Per product the client uses, the sentences of that product's own pages closest to how they use it,
+        about the editions they have.
+
+        The rule: a product's editions are the names its pages' tables list under "Редакция"/"Edition"
+        (:meth:`_editions`); the client's are those their documents' products part names after the product's
+        name ("Склад Про **Pro**", "CRM Норд · Бизнес"). A section whose headings name editions, none of them the
+        client's ("SLA Корпоративный" for a Бизнес client), is left out; within a section, the closest sentence
+        that names no edition or one of theirs is quoted, and a section without one is left out. When the
+        client's edition cannot be read (or the product has none), nothing is left out.
+        """
         names = self.names()
-        said = [line.text for d in docs for key, lines in document_parts(d.doc, False).items()
+        spellings = {n.id: n.spellings for n in names.names if n.kind == "product"}
+        parts = [document_parts(d.doc, False) for d in docs]
+        said = [line.text for found in parts for key, lines in found.items()
                 if key in ("products", "contract", "promises", "issues") for line in lines]
+        owned = [line.text for found in parts for line in found.get("products", [])]
         index = self.index()
         out: list[Line] = []
         for product in products:
             title = titles.get(product, product)
+            own = spellings.get(product, ())
+            editions = self._editions(product)
+            have = client_editions(owned, product, editions, spellings)
             context = " ".join(t for t in said if product in names.products_in(t))[:600] or title
             where = Filters(type="product", product=product, groups=groups)
             hits = [h for h in index.search(context, k=8, filters=where)
                     if (doc := index.store.document(h.path)) and doc.meta.get("products") == [product]]
             qvec = self.embedder.query(context)
-            spans = [best_span(index, qvec, h, context)[0] for h in hits[:2]]
-            stale = {p: f.stale for p, f in self.freshness_of((h.path for h in hits), day).items()}
-            out += fact_lines(title, hits[:2], spans, stale)
+            chosen: list[tuple[Hit, str]] = []
+            for h in hits:
+                if len(chosen) == 2:
+                    break
+                if have and not about_editions(" › ".join(h.heading_path[1:]), have, editions, own):
+                    continue
+                span = best_span(index, qvec, h, context)[0]
+                if have and not about_editions(span, have, editions, own):
+                    units = spans(h.text)
+                    vecs = index.span_vectors_of([h.id]).get(h.id)
+                    order = (np.argsort(-(vecs @ qvec), kind="stable") if vecs is not None and len(vecs) == len(units)
+                             else range(len(units)))
+                    span = next((units[j].text for j in order if about_editions(units[j].text, have, editions, own)),
+                                "")
+                    if not span:
+                        continue
+                chosen.append((h, span))
+            stale = {p: f.stale for p, f in self.freshness_of((h.path for h, _ in chosen), day).items()}
+            out += fact_lines(title, [h for h, _ in chosen], [span for _, span in chosen], stale)
         return out
+
+    def _editions(self, product: str) -> list[frozenset[str]]:
+        """A product's editions, read from the edition tables of its pages (see :func:`kb.brief.editions_of`)."""
+        tables: list[list[str]] = []
+        for row in sorted(self.index().store.documents(), key=lambda d: d.path):
+            if row.type == "product" and row.meta.get("products") == [product]:
+                try:
+                    text = decode(resolve(self.settings.content_dir, row.path).read_bytes())
+                    tables += edition_tables(parse(text, row.path))
+                except (KbError, OSError) as exc:
+                    log.warning("editions of %s skip %s: %s", product, row.path, exc)
+        return editions_of(tables)
 
     # -- bus factor -----------------------------------------------------------------------------
     def coverage(self, today: dt.date | None = None) -> tuple[list[ClientCoverage], list[OwnerLoad]]:

@@ -49,7 +49,7 @@ def test_brief_shows_payment_terms_with_a_citation(demo: TestClient) -> None:
                               "stale": False}
     doc = demo.get("/api/documents/clients/romashka.md").json()
     assert 'data-start-line="46"' in doc["html"] and "45 календарных дней" in doc["html"]
-    assert [p["key"] for p in brief["parts"]][:4] == ["about", "contacts", "contract", "payment"]
+    assert [p["key"] for p in brief["parts"]][:4] == ["due", "issues", "contacts", "promises"]
     assert demo.get("/api/clients/nobody/brief").json()["error"]["code"] == "not_found"
 
 
@@ -148,9 +148,9 @@ def test_coverage_counts_documents_owners_and_questions(writable: TestClient) ->
     data = writable.get("/api/coverage").json()
     romashka = next(c for c in data["clients"] if c["client"] == "romashka")
     assert (romashka["documents"], romashka["asked"], romashka["answered"], romashka["single_owner"]) == (1, 2, 1, True)
-    assert len(data["clients"]) == 16 and all(c["single_owner"] for c in data["clients"])
+    assert len(data["clients"]) == 17 and all(c["single_owner"] for c in data["clients"])
     sokolov = next(o for o in data["single_owner"] if o["owner"].startswith("Дмитрий Соколов"))
-    assert set(sokolov["clients"]) == {"romashka", "baltfood", "neva-pharm"}
+    assert set(sokolov["clients"]) == {"romashka", "baltfood", "neva-pharm", "piksel-market"}
     severtrans = next(c for c in data["clients"] if c["client"] == "severtrans")
     assert severtrans["stale"] == 1
 

@@ -59,6 +59,9 @@
     pIssues: ['Открытые вопросы и риски', 'Open issues and risks'],
     pChanges: ['Последние изменения документов', 'Recent changes to their documents'],
     pQuestions: ['О чём спрашивали коллеги', 'What colleagues asked most'],
+    pReview: ['Карточка требует проверки', 'Card overdue for review'],
+    pDue: ['Сроки: просрочено и ближайшие 30 дней', 'What is due: overdue and the next 30 days'],
+    dueNone: ['Ничего не просрочено, в ближайшие 30 дней сроков нет.', 'Nothing overdue or due in the next 30 days.'],
     pFacts: ['Факты о продуктах клиента', 'Facts about their products'],
     pPreferences: ['Предпочтения', 'Preferences'], pHistory: ['Последние события', 'Recent history'],
     chReview: ['{path}: проверено {verified}, следующая проверка {due}', '{path}: verified {verified}, next review {due}'],
@@ -157,7 +160,7 @@
   };
   const REASONS = { refused: 'rRefused', unhelpful: 'rUnhelpful', uncertain: 'rUncertain' };
   const PARTS = {
-    about: 'pAbout', contacts: 'pContacts', contract: 'pContract', payment: 'pPayment', products: 'pProducts',
+    review: 'pReview', due: 'pDue', about: 'pAbout', contacts: 'pContacts', contract: 'pContract', payment: 'pPayment', products: 'pProducts',
     promises: 'pPromises', issues: 'pIssues', changes: 'pChanges', questions: 'pQuestions', facts: 'pFacts',
     preferences: 'pPreferences', history: 'pHistory',
   };
@@ -559,23 +562,30 @@
 
   function briefLine(line) {
     const src = line.source;
-    return el('li', { class: 'brief-line' }, briefLineText(line),
+    const status = DUE_STATUS[line.kind];
+    return el('li', { class: 'brief-line' },
+      status ? [el('span', { class: 'badge ' + status[1] }, t(status[0])), ' ',
+        el('span', { class: 'muted small' }, [line.date, ' · ', DUE_KINDS[line.label] ? t(DUE_KINDS[line.label]) : line.label]),
+        ' '] : null,
+      briefLineText(line),
       line.kind === 'question' ? [' ', el('span', { class: 'muted small' }, t('askedTimes', { n: line.count }))] : null,
       src ? [' ', cite(src), src.stale ? [' ', staleBadge(src)] : null] : null,
-      !src && line.kind === 'question' ? [' ', el('span', { class: 'badge none' }, t('openGap'))] : null);
+      !src && line.kind === 'question' ? [' ', line.gap_id ? el('a', { class: 'badge none', href: '#/gaps' }, t('openGap'))
+        : el('span', { class: 'badge none' }, t('openGap'))] : null);
   }
 
   function briefPart(p) {
     const sec = el('section', { class: 'brief-part' + (p.missing ? ' missing' : ''), 'data-part': p.key },
       el('h3', {}, PARTS[p.key] ? t(PARTS[p.key]) : p.title));
     if (p.missing) {
-      sec.append(el('p', { class: 'missing-note' }, p.hint ? t('briefMissingHint', { heading: p.hint }) : t('briefMissing')));
+      const note = p.key === 'due' ? t('dueNone') : p.hint ? t('briefMissingHint', { heading: p.hint }) : t('briefMissing');
+      sec.append(el('p', { class: 'missing-note' }, note));
       return sec;
     }
     const ul = el('ul', { class: 'brief-lines' });
     let label = '';
     for (const line of p.lines) {
-      if (line.label && line.label !== label && !CHANGES[line.kind]) ul.append(el('li', { class: 'brief-label' }, line.label));
+      if (line.label && line.label !== label && !CHANGES[line.kind] && !DUE_STATUS[line.kind]) ul.append(el('li', { class: 'brief-label' }, line.label));
       label = line.label;
       ul.append(briefLine(line));
     }
