@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import dateparser
 
-from kb.brief import block_lines, part_of
-from kb.markdown import Document, anchor, split_sentences
+from kb.brief import Citation, block_lines, part_of
+from kb.markdown import Document, split_sentences
 
 CONTRACT_END, NOTICE, PROMISE, OPEN_QUESTION, EXPIRY, EVENT = (
     "contract end", "notice deadline", "promise", "open question", "document expiry", "event")
@@ -74,13 +74,12 @@ class Dated:
     part: str = ""
 
     @property
-    def anchor(self) -> str:
-        return anchor(self.heading_path)
+    def source(self) -> Citation:
+        return Citation(self.path, self.heading_path, self.start_line, self.end_line)
 
     def as_dict(self) -> dict[str, object]:
         return {"date": self.date.isoformat(), "kind": self.kind, "text": self.text, "part": self.part,
-                "source": {"path": self.path, "heading_path": list(self.heading_path), "start_line": self.start_line,
-                           "end_line": self.end_line, "anchor": self.anchor}}
+                "source": self.source.as_dict()}
 
 
 def _last_day(year: int, month: int) -> dt.date:

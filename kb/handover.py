@@ -11,12 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from kb.brief import PARTS
+from kb.brief import PARTS, Citation
 from kb.dates import Statement
 from kb.due import DueItem
 from kb.freshness import Freshness
 from kb.gaps import Gap
-from kb.markdown import anchor
 
 # The parts every client card should have, with what a missing one is called in the checklist.
 REQUIRED = {
@@ -42,9 +41,8 @@ class Cited:
     kind: str = ""
 
     def as_dict(self) -> dict[str, object]:
-        return {"text": self.text, "kind": self.kind,
-                "source": {"path": self.path, "heading_path": list(self.heading_path), "start_line": self.start_line,
-                           "end_line": self.end_line, "anchor": anchor(self.heading_path)}}
+        source = Citation(self.path, self.heading_path, self.start_line, self.end_line)
+        return {"text": self.text, "kind": self.kind, "source": source.as_dict()}
 
 
 @dataclass(frozen=True)

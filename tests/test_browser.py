@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -33,10 +35,10 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serving(settings: Settings, embedder: Embedder) -> Iterator[str]:
-    """A real uvicorn server for ``settings`` on a free loopback port."""
+def serving(settings: Settings, embedder: Embedder, clock: Callable[[], dt.date] | None = None) -> Iterator[str]:
+    """A real uvicorn server for ``settings`` on a free loopback port (``clock``: the day it takes as today)."""
     port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(settings, embedder), host="127.0.0.1", port=port,
+    srv = uvicorn.Server(uvicorn.Config(create_app(settings, embedder, clock=clock), host="127.0.0.1", port=port,
                                         log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
@@ -60,14 +62,20 @@ def server(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iter
         yield url
 
 
-@pytest.fixture()
-def page(tmp_path: Path) -> Iterator[Page]:
+@contextmanager
+def chromium(**context: Any) -> Iterator[Page]:
+    """A page of Debian's headless Chromium in Russian (``context``: more browser-context options)."""
     assert Path(CHROMIUM).exists(), "Debian's chromium is required (make setup installs it)"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        context = browser.new_context(locale="ru-RU")
-        yield context.new_page()
+        yield browser.new_context(locale="ru-RU", **context).new_page()
         browser.close()
+
+
+@pytest.fixture()
+def page() -> Iterator[Page]:
+    with chromium() as p:
+        yield p
 
 
 def test_ask_cite_open_section_and_report_a_gap(server: str, page: Page) -> None:

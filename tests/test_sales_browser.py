@@ -2,49 +2,31 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import uvicorn
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from api.app import create_app
 from kb.embedding import Embedder
 from kb.search import Index
 from kb.settings import Settings
 
 from .conftest import TODAY, copy_demo
-from .test_browser import CHROMIUM, FLAGS, _free_port
+from .test_browser import chromium, serving
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, demo_settings: Settings, demo_index: Index,
            embedder: Embedder) -> Iterator[str]:
     settings = copy_demo(tmp_path_factory.mktemp("sales-browser"), demo_settings)
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(settings, embedder, clock=lambda: TODAY), host="127.0.0.1",
-                                        port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serving(settings, embedder, clock=lambda: TODAY) as url:
+        yield url
 
 
 @pytest.fixture()
-def page(tmp_path: Path) -> Iterator[Page]:
-    assert Path(CHROMIUM).exists(), "Debian's chromium is required (make setup installs it)"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        context = browser.new_context(locale="ru-RU", viewport={"width": 1100, "height": 900})
-        yield context.new_page()
-        browser.close()
+def page() -> Iterator[Page]:
+    with chromium(viewport={"width": 1100, "height": 900}) as p:
+        yield p
 
 
 def test_client_page_briefs_with_citations(server: str, page: Page) -> None:
