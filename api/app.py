@@ -31,6 +31,7 @@ from kb.settings import Settings
 from kb.users import User, Users
 from kb.watch import ContentWatcher
 
+from . import crm, editing, importing
 from .auth import Auth
 from .guards import BodyLimit
 
@@ -368,6 +369,7 @@ def _hits(hits: list[Hit], fresh: dict[str, Freshness]) -> list[HitOut]:
     return out
 
 
+UPLOADS = ("/api/import",)  # paths whose request body is a file (/api/import, /api/import-crm), up to KB_MAX_FILE_MB
 _ROUTE_IDS = re.compile(r"^(/api/(?:clients|gaps|handover)/)[^/]+(/\w+)?$")
 
 
@@ -682,5 +684,9 @@ def create_app(settings: Settings, embedder: Embedder | None = None,
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(_Measured, metrics=metrics)
-    app.add_middleware(BodyLimit, limit=settings.max_request_kb * 1024)
+    editing.add_routes(app, kb, reader, editor, audit)
+    importing.add_routes(app, kb, reader, editor, audit)
+    crm.add_routes(app, kb, reader, editor, audit)
+    app.add_middleware(BodyLimit, limit=settings.max_request_kb * 1024, uploads=UPLOADS,
+                       upload_limit=settings.max_file_bytes + 64 * 1024)
     return app

@@ -20,19 +20,25 @@ def _json_error(status: int, code: str, message: str) -> list[Message]:
 
 
 class BodyLimit:
-    """Refuse request bodies over ``limit`` bytes with 413, declared or streamed (chunked) alike."""
+    """Refuse request bodies over ``limit`` bytes with 413, declared or streamed (chunked) alike; paths under
+    ``uploads`` (file uploads) may carry up to ``upload_limit`` bytes instead."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, uploads: tuple[str, ...] = (), upload_limit: int = 0) -> None:
         self.app = app
-        self.limit = limit
+        self.default = limit
+        self.uploads = uploads
+        self.upload_limit = upload_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = str(scope.get("path", ""))
+        limit = self.upload_limit if self.uploads and path.startswith(self.uploads) else self.default
+        too_large = _json_error(413, "too_large", f"request body over {limit // 1024} KB")
         declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
-        if not declared.isdigit() or int(declared) > self.limit:
-            for message in _json_error(413, "too_large", f"request body over {self.limit // 1024} KB"):
+        if not declared.isdigit() or int(declared) > limit:
+            for message in too_large:
                 await send(message)
             return
         seen = 0
@@ -42,7 +48,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
+                if seen > limit:
                     raise _TooLarge
             return message
 
@@ -57,7 +63,7 @@ class BodyLimit:
             await self.app(scope, counted, tracked_send)
         except _TooLarge:
             if not started:
-                for message in _json_error(413, "too_large", f"request body over {self.limit // 1024} KB"):
+                for message in too_large:
                     await send(message)
 
 

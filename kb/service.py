@@ -155,6 +155,11 @@ class KnowledgeBase:
         self.data = DataStore(settings.data_dir)
 
     @property
+    def content_lock(self) -> threading.Lock:
+        """Held while kb writes into the content folder: one writer at a time."""
+        return self._content_lock
+
+    @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
             self._embedder = load_embedder(self.settings.model, self.settings.cache_dir, self.settings.runtime)
