@@ -530,6 +530,50 @@ def reassign_cmd(owner: str, new_owner: str, client: str, content: Path | None, 
     _run(go)
 
 
+@main.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--type", "doc_type", default="", help="Document type (default: faq with --client, else policy).")
+@click.option("--client", default="", help="The client the documents are about (id of an existing card).")
+@click.option("--owner", default="", help='Who owns them, as in front matter: "Name (e-mail)".')
+@click.option("--dry-run", is_flag=True, help="Print the Markdown that would be written; write nothing.")
+@content_option
+@index_option
+@json_option
+def import_cmd(files: tuple[Path, ...], doc_type: str, client: str, owner: str, dry_run: bool, content: Path | None,
+               index: Path | None, as_json: bool) -> None:
+    """Import DOCX, PDF, HTML, text and .eml FILES as Markdown documents (a refused file is reported, the rest go
+    on; one reindex at the end)."""
+
+    def go() -> None:
+        from kb.errors import KbError
+
+        kb = _kb(_settings(content, index))
+        done: list[dict[str, object]] = []
+        refused: list[dict[str, str]] = []
+        for file in files:
+            try:
+                found = kb.import_file(file.read_bytes(), file.name, doc_type, client, owner, dry_run, reindex=False)
+                done.append(found.as_dict())
+            except (KbError, OSError) as exc:
+                refused.append({"path": str(file), "reason": str(exc)})
+        if done and not dry_run:
+            kb.reindex()
+
+        def human() -> None:
+            for d in done:
+                click.echo(f"{'would write' if dry_run else 'wrote'} {d['path']}  ({d['format']}: {d['title']})")
+                if dry_run:
+                    click.echo(str(d["markdown"]))
+            for r in refused:
+                click.echo(f"refused {r['path']}: {r['reason']}", err=True)
+
+        _emit({"imported": done, "refused": refused, "dry_run": dry_run}, as_json, human)
+        if refused:
+            raise SystemExit(1)
+
+    _run(go)
+
+
 @main.command("verify")
 @click.argument("path")
 @today_option

@@ -44,6 +44,7 @@ from kb.errors import BadInput, KbError, NotFound, QuestionTooLong
 from kb.freshness import Freshness, OwnerReviews, due_for_review, freshness, of_document
 from kb.gaps import Gap, answer_file, answer_section, clean_answer, clean_heading, cluster, group, unique_heading
 from kb.handover import ClientHandover, Handover, missing_parts, open_items, signers
+from kb.importing import Imported, convert
 from kb.ingest import IngestReport, decode, ingest
 from kb.markdown import Document, anchor, parse
 from kb.names import Names
@@ -426,6 +427,28 @@ class KnowledgeBase:
         if changed:
             self.reindex()
         return changed
+
+    # -- importing --------------------------------------------------------------------------------
+    def import_file(self, data: bytes, name: str, doc_type: str = "", client: str = "", owner: str = "",
+                    dry_run: bool = False, reindex: bool = True) -> Imported:
+        """A DOCX, PDF, HTML, text or e-mail file as a new Markdown document (kb.importing), written atomically
+        under a free name (``-2``, ``-3``… when taken) and indexed; ``dry_run`` writes nothing."""
+        if client and not any(d.type == "client" and d.client == client for d in self.store().documents()):
+            raise BadInput(f"no client card for {client!r}: import the document without --client, or write the card")
+        found = convert(data, name, doc_type=doc_type, client=client, owner=owner, today=self.clock(),
+                        max_bytes=self.settings.max_file_bytes)
+        parse(found.markdown, found.path)  # the document must read back as kb reads content
+        with self._content_lock:
+            stem, n = found.path.removesuffix(".md"), 1
+            while (file := edits.target(self.settings.content_dir, found.path)).exists():
+                n += 1
+                found = replace(found, path=f"{stem}-{n}.md")
+            if dry_run:
+                return found
+            edits.write_text(file, found.markdown)
+        if reindex:
+            self.reindex()
+        return found
 
     # -- gaps -----------------------------------------------------------------------------------
     def _vectors(self, rows: list[GapRow] | list[QuestionRow]) -> dict[int, np.ndarray]:
