@@ -116,6 +116,11 @@ def test_roles(secure: tuple[TestClient, dict[str, str]]) -> None:
     assert client.post("/api/ask", json={"question": "SLA Pro"}, headers=reader).status_code == 200
     assert client.get("/api/gaps", headers=reader).status_code == 403
     assert client.post("/api/reindex", headers=reader).status_code == 403
+    # readers cannot import, add sections or hand clients over
+    assert client.post("/api/import", params={"name": "x.txt"}, content=b"some text", headers=reader).status_code == 403
+    assert client.post("/api/documents/clients/zenit.md/sections", json={"heading": "X", "text": "y"},
+                       headers=reader).status_code == 403
+    assert client.post("/api/handover/Игорь Соколов/reassign", json={"to": "rita"}, headers=reader).status_code == 403
     assert client.get("/api/gaps", headers=editor).status_code == 200
     assert client.get("/api/audit", headers=editor).status_code == 403
     log = client.get("/api/audit", headers=admin).json()["entries"]
