@@ -341,6 +341,10 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
             note = not_written(index, question, named.client, elsewhere, top, chosen.text)
     if not named.client and named.candidates:  # two clients named equally: kb does not pick one
         conf = min(conf, UNSURE_AT_MOST)
+    # A question that names no client, answered from one client's documents, is about a client nobody asked about
+    # (or about no client at all): said at most with "check the source".
+    if not named.candidates and (doc := index.store.document(top.path)) is not None and doc.client:
+        conf = min(conf, UNSURE_AT_MOST)
     answered = conf >= REFUSE_BELOW
     return Answer(answered, chosen.text if answered else None, conf, hits, top.owner, feats, chosen.text,
                   named.client, named.candidates if not named.client else (), note)

@@ -153,6 +153,49 @@
     reassignEmpty: ['Укажите, кому передать клиентов.', 'Say who takes the clients over.'],
     reassigned: ['Передано: {to}. Изменено документов: {n}.', 'Handed over to {to}. Documents changed: {n}.'],
     reassignedTo: ['Страница передачи дел: {to}', 'Handover page of {to}'],
+    // editing (#/edit/<path>, #/new)
+    edit: ['Править', 'Edit'], editTitle: ['Правка: {title}', 'Editing: {title}'],
+    editIntro: ['Слева — Markdown, справа — как документ увидят читатели. При сохранении текст проверяется так же, как в kb lint.',
+      'Markdown on the left, the document as readers will see it on the right. Saving checks the text as kb lint does.'],
+    markdown: ['Markdown', 'Markdown'], preview: ['Предпросмотр', 'Preview'], previewUpdating: ['обновляется…', 'updating…'],
+    save: ['Сохранить', 'Save'], saved: ['Сохранено. Индекс обновлён — следующие ответы учтут правку.',
+      'Saved. The index is updated — the next answers use the change.'],
+    unchanged: ['Изменений нет.', 'Nothing changed.'], toDocument: ['К документу', 'To the document'],
+    yourName: ['Ваше имя', 'Your name'], yourNameHint: ['для истории версий', 'for the version history'],
+    unsaved: ['Есть несохранённые изменения.', 'There are unsaved changes.'],
+    leaveUnsaved: ['Изменения не сохранены. Уйти со страницы?', 'The changes are not saved. Leave the page?'],
+    lintErrors: ['Сохранение невозможно — исправьте ошибки:', 'Cannot save — fix these errors:'],
+    lintWarnings: ['Предупреждения (сохранению не мешают):', 'Warnings (they do not block saving):'],
+    atLine: ['строка {n}', 'line {n}'], inFile: ['{path}, строка {n}', '{path}, line {n}'],
+    conflictTitle: ['Документ изменили, пока вы его правили', 'The document changed while you were editing it'],
+    conflictIntro: ['Ваш текст не сохранён и не потерян. Сравните версии и выберите, какую оставить. Отличающиеся строки отмечены.',
+      'Your text is not saved and not lost. Compare the versions and choose which to keep. Lines that differ are marked.'],
+    yours: ['Ваша версия', 'Your version'], theirs: ['Сейчас в базе', 'Now in the knowledge base'],
+    takeTheirs: ['Взять версию из базы', 'Take the saved version'],
+    keepMine: ['Сохранить мою поверх', 'Overwrite with mine'],
+    history: ['История', 'History'], historyIntro: ['Каждое сохранение — отдельная версия; любую можно посмотреть и восстановить.',
+      'Every save is a version; any of them can be viewed and restored.'],
+    historyGit: ['Версии хранятся в git: каждое сохранение — коммит.', 'Versions are kept in git: every save is a commit.'],
+    noVersions: ['Версий пока нет: первая появится при сохранении.', 'No versions yet: the first appears on saving.'],
+    current: ['текущая', 'current'], view: ['Посмотреть', 'View'], restore: ['Восстановить', 'Restore'],
+    hide: ['Скрыть', 'Hide'], versionOf: ['Версия от {at}, {author}', 'Version of {at}, {author}'],
+    restoreConfirm: ['Восстановить эту версию? Текущий текст останется в истории.',
+      'Restore this version? The current text stays in the history.'],
+    restoreDirty: ['В редакторе есть несохранённые изменения — они пропадут. Восстановить версию?',
+      'The editor has unsaved changes — they will be lost. Restore the version?'],
+    restored: ['Версия восстановлена и сохранена как новая.', 'The version was restored and saved as a new one.'],
+    beforeKb: ['до правок в kb', 'before kb edits'],
+    navNew: ['Новый документ', 'New document'], newTitle: ['Новый документ', 'New document'],
+    newIntro: ['Документ создаётся по шаблону (как kb new): с заголовками и подсказками. Затем откроется редактор.',
+      'The document is made from its template (as kb new does): headings and hints. The editor opens next.'],
+    docType: ['Тип документа', 'Document type'], docTitle: ['Название', 'Title'],
+    docClient: ['Клиент (id)', 'Client (id)'], docClientHint: ['для карточки клиента — её id; пусто — из названия',
+      'for a client card its id; empty — made from the title'],
+    docProducts: ['Продукты (id через запятую)', 'Products (ids, comma-separated)'], docOwner: ['Ответственный', 'Owner'],
+    docOwnerHint: ['Имя Фамилия (e-mail)', 'Full name (e-mail)'],
+    create: ['Создать', 'Create'], emptyTitle: ['Напишите название.', 'Write a title.'],
+    tClient: ['Карточка клиента', 'Client card'], tProduct: ['Продукт', 'Product'], tPolicy: ['Правило, регламент', 'Policy'],
+    tFaq: ['Вопросы и ответы (FAQ)', 'FAQ'], tPlaybook: ['Сценарий продаж', 'Playbook'],
   };
 
   const VERDICTS = { // verdict -> [label key, badge colour class]
@@ -184,6 +227,8 @@
     doc: null, // {path, data}: the last document, reused when only the anchor changes
     seq: 0, // bumped on every navigation; stale responses are dropped
     csrf: '', // sent with every form post of a signed-in session
+    me: null, // /api/me: {name, role, open}; editors see the edit buttons
+    editing: null, // the open editor: {dirty}, asked about before leaving the page
   };
 
   /* ---------- small helpers ---------- */
@@ -271,7 +316,12 @@
       state.after = location.hash.startsWith('#/login') ? '#/' : location.hash || '#/';
       location.hash = '#/login';
     }
-    if (!res.ok) throw new Error(errorMessage(data) || `${t('httpError')} (${res.status})`);
+    if (!res.ok) {
+      const err = new Error(errorMessage(data) || `${t('httpError')} (${res.status})`);
+      err.status = res.status; // 409 and 422 carry more than a message: the editor reads err.data
+      err.data = data;
+      throw err;
+    }
     return data;
   }
 
@@ -625,7 +675,7 @@
       el('p', { class: 'muted doc-meta' }, metaLine(m), d.freshness?.stale ? [' ', staleBadge(d.freshness)] : null),
       el('p', { class: 'path small' }, path,
         m.client ? [' · ', el('a', { href: '#/client/' + encodeURIComponent(m.client) }, t('toClient'))] : null),
-      verifyBox(path, d)),
+      el('div', { class: 'doc-actions' }, verifyBox(path, d), editLink(path))),
     toc(d, path), body);
     focusHeading(view);
     highlight(body, params);
@@ -1156,6 +1206,350 @@
     }
   }
 
+
+  /* ---------- editing: #/edit/<path>, #/new ---------- */
+
+  const DOC_TYPES = { client: 'tClient', product: 'tProduct', policy: 'tPolicy', faq: 'tFaq', playbook: 'tPlaybook' };
+  const AUTHOR_KEY = 'kb.author';
+
+  function canEdit() {
+    const m = state.me;
+    return Boolean(m) && (m.open || m.role === 'editor' || m.role === 'admin');
+  }
+
+  function editHash(path) { return '#/edit/' + encPath(path); }
+
+  /** "Edit" on the document view, for editors. */
+  function editLink(path) {
+    if (!canEdit()) return null;
+    return el('a', { href: editHash(path), class: 'button edit-link', id: 'edit-doc', 'data-testid': 'edit' }, t('edit'));
+  }
+
+  /** "New document" in the top navigation, for editors. */
+  function addEditNav() {
+    const nav = $('#nav');
+    if (!nav || nav.querySelector('[data-nav="new"]') || !canEdit()) return;
+    nav.append(el('a', { href: '#/new', 'data-nav': 'new', 'data-i18n': 'navNew' }, t('navNew')));
+  }
+
+  function loadAuthor() { try { return localStorage.getItem(AUTHOR_KEY) || ''; } catch (e) { return ''; } }
+  function saveAuthor(name) { try { localStorage.setItem(AUTHOR_KEY, name); } catch (e) { /* private mode */ } }
+
+  /** Who edits, asked only when kb has no users (everyone is the same local user then). */
+  function authorField(id, hint) {
+    if (!state.me || !state.me.open) return null;
+    const input = el('input', { id, type: 'text', autocomplete: 'name', maxlength: 200, value: loadAuthor(),
+      placeholder: t(hint || 'yourNameHint') });
+    input.addEventListener('change', () => saveAuthor(input.value.trim()));
+    return input;
+  }
+
+  function findingItem(f, ctx, path) {
+    const where = f.path && f.path !== path ? t('inFile', { path: f.path, n: f.line }) : t('atLine', { n: f.line });
+    const jump = el('button', { type: 'button', class: 'linkish line-ref', 'data-line': f.line }, where);
+    if (!f.path || f.path === path) jump.addEventListener('click', () => selectLine(ctx.text, f.line));
+    else jump.disabled = true;
+    return el('li', { class: 'finding ' + (f.severity === 'error' ? 'err' : 'warn'), 'data-code': f.code },
+      jump, ': ', f.message, el('span', { class: 'muted small' }, ` [${f.code}]`));
+  }
+
+  /** Select line n of a textarea and scroll it into view. */
+  function selectLine(area, n) {
+    const lines = area.value.split('\n');
+    const start = lines.slice(0, n - 1).reduce((a, l) => a + l.length + 1, 0);
+    area.focus();
+    area.setSelectionRange(start, start + (lines[n - 1] || '').length);
+    const lh = parseFloat(getComputedStyle(area).lineHeight) || 20;
+    area.scrollTop = Math.max(0, (n - 3) * lh);
+  }
+
+  function showFindings(ctx, errors, warnings) {
+    const box = ctx.findings;
+    box.replaceChildren();
+    if (errors && errors.length) {
+      box.append(el('p', { class: 'findings-h err' }, t('lintErrors')),
+        el('ul', { id: 'lint-errors', class: 'findings', 'data-testid': 'lint-errors' }, errors.map((f) => findingItem(f, ctx, ctx.path))));
+    }
+    if (warnings && warnings.length) {
+      box.append(el('p', { class: 'findings-h' }, t('lintWarnings')),
+        el('ul', { id: 'lint-warnings', class: 'findings', 'data-testid': 'lint-warnings' }, warnings.map((f) => findingItem(f, ctx, ctx.path))));
+    }
+  }
+
+  function setDirty(ctx, dirty) {
+    ctx.dirty = dirty; // state.editing is ctx: route() asks before leaving unsaved text
+    ctx.dirtyNote.hidden = !dirty;
+  }
+
+  /** Lines of a that b lacks, as a set of indexes: enough to mark what differs in two versions side by side. */
+  function differing(a, b) {
+    const counts = new Map();
+    for (const line of b) counts.set(line, (counts.get(line) || 0) + 1);
+    const out = new Set();
+    a.forEach((line, i) => {
+      const n = counts.get(line) || 0;
+      if (n) counts.set(line, n - 1); else out.add(i);
+    });
+    return out;
+  }
+
+  function versionPane(id, title, text, other) {
+    const lines = text.split('\n');
+    const diff = differing(lines, other.split('\n'));
+    return el('section', { class: 'conflict-pane', 'aria-labelledby': id + '-h' },
+      el('h3', { id: id + '-h' }, title),
+      el('pre', { id, class: 'version-text', 'data-testid': id, tabindex: '0' },
+        lines.map((line, i) => el('span', { class: diff.has(i) ? 'line diff' : 'line' }, line + '\n'))));
+  }
+
+  /** Someone saved first: both texts side by side; take theirs or overwrite with yours. */
+  function showConflict(ctx, data) {
+    const yours = data.yours ?? ctx.text.value;
+    const theirs = data.theirs ?? '';
+    const take = el('button', { type: 'button', id: 'take-theirs', 'data-testid': 'take-theirs' }, t('takeTheirs'));
+    const keep = el('button', { type: 'button', id: 'keep-mine', class: 'primary', 'data-testid': 'keep-mine' }, t('keepMine'));
+    const box = el('section', { id: 'conflict', class: 'conflict', role: 'alert', 'data-testid': 'conflict', tabindex: '-1' },
+      el('h2', {}, t('conflictTitle')), el('p', { class: 'small' }, t('conflictIntro')),
+      el('div', { class: 'conflict-grid' }, versionPane('conflict-yours', t('yours'), yours, theirs),
+        versionPane('conflict-theirs', t('theirs'), theirs, yours)),
+      el('div', { class: 'buttons' }, take, keep));
+    take.addEventListener('click', () => {
+      ctx.text.value = theirs;
+      ctx.version = data.version;
+      setDirty(ctx, false);
+      box.remove();
+      ctx.status.textContent = '';
+      schedulePreview(ctx, 0);
+      loadHistory(ctx);
+    });
+    keep.addEventListener('click', async () => {
+      ctx.version = data.version; // the editor's text (yours, and whatever was typed since) goes over theirs
+      box.remove();
+      await saveDoc(ctx);
+    });
+    ctx.conflictSlot.replaceChildren(box);
+    box.focus();
+  }
+
+  async function saveDoc(ctx) {
+    clearError();
+    ctx.conflictSlot.replaceChildren();
+    ctx.save.disabled = true;
+    ctx.status.textContent = t('saving');
+    const body = { markdown: ctx.text.value, version: ctx.version };
+    if (ctx.author && ctx.author.value.trim()) { body.author = ctx.author.value.trim(); saveAuthor(body.author); }
+    try {
+      const r = await api('PUT', '/api/documents/' + encPath(ctx.path), body);
+      ctx.version = r.version;
+      if (ctx.text.value === body.markdown) setDirty(ctx, false);
+      ctx.status.replaceChildren(r.changed === false ? t('unchanged') : t('saved'), ' ',
+        el('a', { href: docHash(ctx.path), id: 'to-doc' }, t('toDocument')));
+      showFindings(ctx, [], r.warnings || []);
+      state.doc = null;
+      loadHistory(ctx);
+    } catch (e) {
+      ctx.status.textContent = '';
+      if (e.status === 409 && e.data && 'theirs' in e.data) { showConflict(ctx, e.data); loadHistory(ctx); }
+      else if (e.status === 422 && e.data && e.data.errors) {
+        showFindings(ctx, e.data.errors, e.data.warnings || []);
+        ctx.findings.querySelector('button.line-ref')?.focus();
+      } else showError(e.message);
+    } finally {
+      ctx.save.disabled = false;
+    }
+  }
+
+  function schedulePreview(ctx, delay) {
+    clearTimeout(ctx.timer);
+    ctx.timer = setTimeout(() => renderPreview(ctx), delay === undefined ? 350 : delay);
+  }
+
+  async function renderPreview(ctx) {
+    const token = (ctx.previewSeq = (ctx.previewSeq || 0) + 1);
+    ctx.previewState.textContent = t('previewUpdating');
+    try {
+      const r = await api('POST', '/api/preview', { markdown: ctx.text.value, path: ctx.path });
+      if (token !== ctx.previewSeq) return;
+      ctx.preview.innerHTML = r.html || ''; // trusted: rendered by our own server, raw HTML escaped
+      hideDuplicateTitle(ctx.preview, r.title || '');
+      ctx.previewState.textContent = '';
+      ctx.previewState.classList.remove('err');
+    } catch (e) {
+      if (token !== ctx.previewSeq) return;
+      ctx.previewState.textContent = e.message;
+      ctx.previewState.classList.add('err');
+    }
+  }
+
+  function versionLabel(v) {
+    return t('versionOf', { at: fmtTime(v.at), author: v.author || '—' });
+  }
+
+  async function loadHistory(ctx) {
+    const list = ctx.history;
+    try {
+      const d = await api('GET', '/api/documents/' + encPath(ctx.path) + '/versions');
+      if (!list.isConnected) return;
+      ctx.historyNote.textContent = d.store === 'git' ? t('historyGit') : '';
+      const versions = d.versions || [];
+      if (!versions.length) { list.replaceChildren(el('li', { class: 'muted' }, t('noVersions'))); return; }
+      list.replaceChildren(...versions.map((v) => versionItem(ctx, v, v.version === d.current)));
+    } catch (e) {
+      if (list.isConnected) list.replaceChildren(el('li', { class: 'muted' }, e.message));
+    }
+  }
+
+  function versionItem(ctx, v, current) {
+    const url = '/api/documents/' + encPath(ctx.path) + '/versions/' + encodeURIComponent(v.id);
+    const show = el('button', { type: 'button', class: 'view-version', 'aria-expanded': 'false' }, t('view'));
+    const restore = el('button', { type: 'button', class: 'restore-version', disabled: current }, t('restore'));
+    const pane = el('div', { class: 'version-view', hidden: true });
+    const item = el('li', { class: 'version' + (current ? ' current' : ''), 'data-version': v.version, 'data-id': v.id },
+      el('div', { class: 'version-head' },
+        el('span', {}, el('strong', {}, fmtTime(v.at)), ' · ', v.author || '—',
+          v.message === 'before kb edits' ? el('span', { class: 'muted small' }, ` (${t('beforeKb')})`) : null,
+          ' ', el('code', { class: 'small muted', title: v.id }, (v.version || '').slice(0, 8)),
+          current ? [' ', el('span', { class: 'badge ok' }, t('current'))] : null),
+        el('span', { class: 'buttons' }, show, restore)),
+      pane);
+    show.addEventListener('click', async () => {
+      if (!pane.hidden) { pane.hidden = true; show.textContent = t('view'); show.setAttribute('aria-expanded', 'false'); return; }
+      try {
+        const d = await api('GET', url);
+        const r = await api('POST', '/api/preview', { markdown: d.markdown, path: ctx.path });
+        const doc = el('div', { class: 'doc version-doc' });
+        doc.innerHTML = r.html || ''; // trusted: rendered by our own server
+        pane.replaceChildren(el('p', { class: 'small muted' }, versionLabel(v)), doc,
+          el('details', {}, el('summary', {}, t('markdown')), el('pre', { class: 'version-text' }, d.markdown)));
+        pane.hidden = false;
+        show.textContent = t('hide');
+        show.setAttribute('aria-expanded', 'true');
+      } catch (e) { showError(e.message); }
+    });
+    restore.addEventListener('click', async () => {
+      if (!window.confirm(ctx.dirty ? t('restoreDirty') : t('restoreConfirm'))) return;
+      clearError();
+      restore.disabled = true;
+      const body = { version: ctx.version };
+      if (ctx.author && ctx.author.value.trim()) body.author = ctx.author.value.trim();
+      try {
+        const r = await api('POST', url + '/restore', body);
+        const src = await api('GET', '/api/documents/' + encPath(ctx.path) + '/source');
+        ctx.text.value = src.markdown;
+        ctx.version = src.version;
+        setDirty(ctx, false);
+        ctx.status.replaceChildren(t('restored'), ' ', el('a', { href: docHash(ctx.path) }, t('toDocument')));
+        showFindings(ctx, [], r.warnings || []);
+        state.doc = null;
+        schedulePreview(ctx, 0);
+        loadHistory(ctx);
+      } catch (e) {
+        restore.disabled = false;
+        if (e.status === 409 && e.data && 'theirs' in e.data) showError(e.message);
+        else if (e.status === 422 && e.data && e.data.errors) showFindings(ctx, e.data.errors, e.data.warnings || []);
+        else showError(e.message);
+      }
+    });
+    return item;
+  }
+
+  async function viewEdit(view, path, seq) {
+    setTitle(t('editTitle', { title: path }));
+    const src = await load(view, seq, '/api/documents/' + encPath(path) + '/source');
+    if (!src) return;
+    const text = el('textarea', { id: 'editor-text', class: 'editor-text', spellcheck: 'true', 'data-testid': 'editor-text',
+      'aria-describedby': 'edit-status' });
+    text.value = src.markdown;
+    const ctx = {
+      path, version: src.version, text, dirty: false, hash: location.hash, timer: 0,
+      preview: el('div', { id: 'preview', class: 'doc preview', 'data-testid': 'preview', 'aria-live': 'off' }),
+      previewState: el('span', { class: 'small muted preview-state', role: 'status' }),
+      save: el('button', { type: 'button', id: 'save', class: 'primary', 'data-testid': 'save' }, t('save')),
+      status: el('p', { id: 'edit-status', class: 'edit-status', role: 'status', 'data-testid': 'edit-status' }),
+      dirtyNote: el('span', { class: 'small dirty', hidden: true }, t('unsaved')),
+      findings: el('div', { id: 'findings', class: 'findings-box' }),
+      conflictSlot: el('div', { id: 'conflict-slot' }),
+      history: el('ol', { id: 'history', class: 'history', 'data-testid': 'history' }),
+      historyNote: el('p', { class: 'small muted' }),
+      author: authorField('edit-author'),
+    };
+    state.editing = ctx;
+    const title = (src.markdown.match(/^title:\s*["']?(.+?)["']?\s*$/m) || [])[1] || path;
+    setTitle(t('editTitle', { title }));
+    text.addEventListener('input', () => { setDirty(ctx, true); schedulePreview(ctx); });
+    text.addEventListener('keydown', (e) => {
+      if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 's') { e.preventDefault(); saveDoc(ctx); }
+    });
+    ctx.save.addEventListener('click', () => saveDoc(ctx));
+    view.append(
+      el('header', { class: 'doc-head' },
+        el('h1', { tabindex: '-1' }, t('editTitle', { title })),
+        el('p', { class: 'path small' }, path, ' · ', el('a', { href: docHash(path) }, t('toDocument'))),
+        el('p', { class: 'muted small' }, t('editIntro'))),
+      ctx.conflictSlot,
+      el('div', { class: 'editor-grid' },
+        el('div', { class: 'editor-pane' }, el('label', { for: 'editor-text', class: 'pane-label' }, t('markdown')), text),
+        el('div', { class: 'editor-pane' }, el('p', { class: 'pane-label' }, t('preview'), ' ', ctx.previewState), ctx.preview)),
+      el('div', { class: 'edit-actions' },
+        ctx.author ? el('div', { class: 'field author' }, el('label', { for: 'edit-author' }, t('yourName')), ctx.author) : null,
+        ctx.save, ctx.dirtyNote),
+      ctx.status, ctx.findings,
+      el('section', { class: 'history-wrap', 'aria-labelledby': 'history-h' },
+        el('h2', { id: 'history-h' }, t('history')), el('p', { class: 'small muted' }, t('historyIntro')), ctx.historyNote,
+        ctx.history));
+    focusHeading(view);
+    renderPreview(ctx);
+    loadHistory(ctx);
+  }
+
+  function viewNew(view, seq, params) {
+    setTitle(t('newTitle'));
+    const type = el('select', { id: 'new-type', 'data-testid': 'new-type' },
+      Object.entries(DOC_TYPES).map(([k, label]) => el('option', { value: k }, t(label))));
+    if (DOC_TYPES[params.get('type')]) type.value = params.get('type');
+    const title = el('input', { id: 'new-title', type: 'text', maxlength: 300, autocomplete: 'off', 'data-testid': 'new-title' });
+    const client = el('input', { id: 'new-client', type: 'text', maxlength: 200, autocomplete: 'off', list: 'new-clients',
+      value: params.get('client') || '', placeholder: t('docClientHint') });
+    const clients = el('datalist', { id: 'new-clients' });
+    getClients().then((list) => { for (const c of list) clients.append(el('option', { value: c.id }, c.title || c.id)); })
+      .catch(() => { /* the field still takes any id */ });
+    const products = el('input', { id: 'new-products', type: 'text', maxlength: 500, autocomplete: 'off' });
+    const owner = authorField('new-owner', 'docOwnerHint');
+    const button = el('button', { type: 'submit', class: 'primary', 'data-testid': 'create' }, t('create'));
+    const findings = el('div', { class: 'findings-box' });
+    const form = el('form', { id: 'new-form', class: 'new-form', novalidate: true },
+      field(t('docType'), type), field(t('docTitle'), title), field(t('docClient'), client), clients,
+      field(t('docProducts'), products), owner ? field(t('docOwner'), owner) : null,
+      el('div', { class: 'field' }, button));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      clearError();
+      findings.replaceChildren();
+      if (!title.value.trim()) { showError(t('emptyTitle')); title.focus(); return; }
+      const body = { type: type.value, title: title.value.trim() };
+      if (client.value.trim()) body.client = client.value.trim();
+      const prods = products.value.split(',').map((p) => p.trim()).filter(Boolean);
+      if (prods.length) body.products = prods;
+      if (owner && owner.value.trim()) { body.owner = owner.value.trim(); saveAuthor(body.owner); }
+      button.disabled = true;
+      try {
+        const r = await api('POST', '/api/documents', body);
+        state.clients = null;
+        location.hash = editHash(r.path);
+      } catch (err) {
+        showError(err.message);
+        if (err.status === 422 && err.data && err.data.errors) {
+          findings.append(el('ul', { class: 'findings' }, err.data.errors.map((f) =>
+            el('li', { class: 'finding err' }, f.message, el('span', { class: 'muted small' }, ` [${f.code}]`)))));
+        }
+      } finally {
+        if (seq === state.seq) button.disabled = false;
+      }
+    });
+    view.append(el('h1', { tabindex: '-1' }, t('newTitle')), el('p', { class: 'muted' }, t('newIntro')), form, findings);
+    title.focus();
+  }
+
   /* ---------- routing and chrome ---------- */
 
   function parseHash() {
@@ -1168,7 +1562,7 @@
     const key = path === '/' || path === '' ? 'ask'
       : path.startsWith('/client') ? 'clients' : path === '/gaps' ? 'gaps'
         : path === '/stale' ? 'stale' : path === '/coverage' ? 'coverage'
-          : path === '/due' || path.startsWith('/handover/') ? 'due' : '';
+          : path === '/due' || path.startsWith('/handover/') ? 'due' : path === '/new' ? 'new' : '';
     for (const a of document.querySelectorAll('#nav a')) {
       if (a.dataset.nav === key) a.setAttribute('aria-current', 'page');
       else a.removeAttribute('aria-current');
@@ -1177,7 +1571,13 @@
 
   function route() {
     const { path, params } = parseHash();
+    if (state.editing && state.editing.dirty && !window.confirm(t('leaveUnsaved'))) {
+      if (location.hash !== state.editing.hash) history.replaceState(null, '', state.editing.hash);
+      return; // stay in the editor with the text as it is
+    }
+    state.editing = null;
     const seq = ++state.seq;
+    $('#main').classList.toggle('wide', path.startsWith('/edit/'));
     const view = $('#view');
     clearError();
     setActiveNav(path);
@@ -1193,6 +1593,8 @@
     if (path.startsWith('/handover/')) return viewHandover(view, safeDecode(path.slice(10)), seq, params);
     if (path.startsWith('/client/')) return viewClient(view, safeDecode(path.slice(8)), seq);
     if (path.startsWith('/doc/')) return viewDoc(view, decPath(path.slice(5)), params, seq);
+    if (path.startsWith('/edit/')) return viewEdit(view, decPath(path.slice(6)), seq);
+    if (path === '/new') return viewNew(view, seq, params);
     setTitle(t('notFound'));
     view.append(el('h1', { tabindex: '-1' }, t('notFound')), el('p', {}, el('a', { href: '#/' }, t('navAsk'))));
     focusHeading(view);
@@ -1209,7 +1611,9 @@
       try {
         const me = await api('POST', '/auth/login', { token: input.value.trim() });
         state.csrf = me.csrf;
+        state.me = me;
         state.clients = null;
+        addEditNav();
         location.hash = state.after || '#/';
       } catch (err) { showError(err.message); }
     });
@@ -1220,7 +1624,10 @@
   async function whoAmI() {
     try {
       const res = await fetch('/api/me', { headers: { Accept: 'application/json' } });
-      if (res.ok) state.csrf = (await res.json()).csrf || '';
+      if (res.ok) {
+        state.me = await res.json();
+        state.csrf = state.me.csrf || '';
+      }
     } catch (e) { /* the first API call reports it */ }
   }
 
@@ -1261,7 +1668,10 @@
     $('#lang').addEventListener('click', toggleLang);
     $('#skip').addEventListener('click', (e) => { e.preventDefault(); $('#main').focus(); });
     window.addEventListener('hashchange', route);
-    whoAmI().then(route);
+    window.addEventListener('beforeunload', (e) => {
+      if (state.editing && state.editing.dirty) { e.preventDefault(); e.returnValue = ''; }
+    });
+    whoAmI().then(() => { addEditNav(); route(); });
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
