@@ -333,6 +333,10 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
     # against a table of NT-HP 45-90): never said with confidence.
     if not chosen.holds or not names_codes(question, " ".join([top.title, *top.heading_path, top.text])):
         conf = min(conf, UNSURE_AT_MOST)
+    # An amount the question gives that no range or value of the answering passage covers ("на 5 лет" against
+    # rows for 1, 2 and 3 years): the passage is about the topic, not this case.
+    if fits(quantities(question), top.text) is False:
+        conf = min(conf, UNSURE_AT_MOST)
     if named.client:
         elsewhere = absent_field(index, question, qvec, named, hits)
         if elsewhere is not None:

@@ -122,8 +122,8 @@ def quantities(question: str) -> list[tuple[float, str]]:
 
 
 def fits(amounts: list[tuple[float, str]], text: str) -> bool | None:
-    """Whether the ranges ``text`` states ("от 10 до 15 %", "свыше 15 %", "до 20 млн") hold the question's amounts
-    of the same units; None when it states no range in any of their units."""
+    """Whether the ranges ``text`` states ("от 10 до 15 %", "свыше 15 %", "до 20 млн"), or else its single values,
+    hold the question's amounts of the same units; None when it states none in any of their units."""
     verdicts = [v for a in amounts if (v := _fits(a, text)) is not None]
     return all(verdicts) if verdicts else None
 
@@ -140,6 +140,7 @@ def _fits(amount: tuple[float, str], text: str) -> bool | None:
         found.append((float("-inf"), _number(m.group(1))))
     for m in re.finditer(rf"\b{_ABOVE}\s+{_AMOUNT}(?!\s*(?:–|-|—|до|to)\s*\d)", low):
         found.append((_number(m.group(1)), float("inf")))
-    if not found:
-        return None
+    if not found:  # single values in the unit ("2 года", "3 года"): the amount must be one of them
+        stated = [_number(m.group(1)) for m in re.finditer(_AMOUNT + _UNITS[unit], low, re.IGNORECASE)]
+        return value in stated if stated else None
     return any(lo <= value <= hi for lo, hi in found)

@@ -259,13 +259,13 @@ def _insert(conn: sqlite3.Connection, model: str, src: _Source) -> None:
     meta = {
         "title": src.doc.title, "type": m.type, "client": m.client, "products": list(m.products),
         "owner": m.owner, "verified": m.verified, "review_every": m.review_every, "tags": list(m.tags),
-        "access": list(m.access), **{k: str(v) for k, v in m.extra.items()},
+        "access": list(m.access), **m.extra,  # other front matter as written (lists and mappings too: aliases)
     }
     cur = conn.execute(
         "INSERT INTO documents(path, hash, title, type, client, owner, verified, review_every, meta, size)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (src.path, src.digest, src.doc.title, m.type, m.client, m.owner, m.verified, m.review_every,
-         json.dumps(meta, ensure_ascii=False), src.size),
+         json.dumps(meta, ensure_ascii=False, default=str), src.size),
     )
     doc_id = cur.lastrowid
     labels = [("product", v) for v in m.products] + [("tag", v) for v in m.tags] + [("access", v) for v in m.access]

@@ -21,8 +21,9 @@ import numpy as np
 from kb.errors import IndexMissing, StoreError
 
 DB_NAME = "index.sqlite"
-# 2: lemmatised Russian terms, an e-mail address as one term; 3: span vectors; 4: table rows as spans with headers
-SCHEMA_VERSION = "4"
+# 2: lemmatised Russian terms, an e-mail address as one term; 3: span vectors; 4: table rows as spans with headers;
+# 5: front matter extras stored as written (aliases lists and mappings), not as strings
+SCHEMA_VERSION = "5"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -63,6 +63,8 @@ def test_codes_the_question_names_must_be_in_the_text() -> None:
     ("кто подпишет спеку на 7 млн?", "Спецификации дороже 10 млн руб. подписывает Лысенко Р. А.", False),
     ("кто подпишет спеку на 7 млн?", "Генеральный директор подписывает любые документы.", None),  # states no range
     ("кто согласует скидку?", "до 5 %", None),  # the question gives no amount
+    ("скидка на контракт на 5 лет?", "Срок: 2 года · Скидка: 4%. Срок: 3 года · Скидка: 7%", False),  # values
+    ("скидка на контракт на 3 года?", "Срок: 2 года · Скидка: 4%. Срок: 3 года · Скидка: 7%", True),
 ])
 def test_an_amount_against_the_ranges_a_span_states(question: str, text: str, expected: bool | None) -> None:
     assert fits(quantities(question), text) is expected
