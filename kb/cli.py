@@ -574,6 +574,29 @@ def import_cmd(files: tuple[Path, ...], doc_type: str, client: str, owner: str, 
     _run(go)
 
 
+@main.command("import-crm")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--format", "fmt", type=click.Choice(["amocrm", "bitrix24"]), required=True,
+              help="Which CRM wrote the export (CSV or XLSX).")
+@click.option("--owner", default="", help="Owns new cards whose rows name no «Ответственный».")
+@click.option("--dry-run", is_flag=True, help="Print the diff per file; write nothing.")
+@content_option
+@index_option
+@json_option
+def import_crm_cmd(file: Path, fmt: str, owner: str, dry_run: bool, content: Path | None, index: Path | None,
+                   as_json: bool) -> None:
+    """Create client cards from an amoCRM or Bitrix24 export of companies, contacts and deals, and update the
+    CRM sections of existing cards (never the hand-written ones)."""
+
+    def go() -> None:
+        from kb import crm
+
+        report = crm.import_crm_file(_kb(_settings(content, index), model=False), file, fmt, dry_run, owner)
+        _emit(report.as_dict(), as_json, lambda: click.echo(report.text()))
+
+    _run(go)
+
+
 @main.command("verify")
 @click.argument("path")
 @today_option

@@ -22,6 +22,11 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TODAY = dt.date(2026, 11, 27)
 
 
+def copy_fixtures(target: Path) -> None:
+    """The fixture knowledge base (tests/fixtures without the example import files under crm/)."""
+    shutil.copytree(FIXTURES, target, ignore=shutil.ignore_patterns("crm"))
+
+
 def make_settings(tmp: Path, content: Path) -> Settings:
     return Settings.from_env(content_dir=content, index_dir=tmp / "index", data_dir=tmp / "data")
 
@@ -41,7 +46,7 @@ def build(settings: Settings, embedder: Embedder) -> Index:
 @pytest.fixture(scope="session")
 def fixture_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     tmp = tmp_path_factory.mktemp("fixture-kb")
-    shutil.copytree(FIXTURES, tmp / "content")
+    copy_fixtures(tmp / "content")
     return make_settings(tmp, tmp / "content")
 
 
@@ -65,7 +70,7 @@ def demo_index(demo_settings: Settings, embedder: Embedder) -> Index:
 def content(tmp_path: Path) -> Iterator[Path]:
     """A private copy of the fixture content, free to change."""
     target = tmp_path / "content"
-    shutil.copytree(FIXTURES, target)
+    copy_fixtures(target)
     yield target
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ from kb.embedding import Embedder
 from kb.search import Index
 from kb.settings import Settings
 
-from .conftest import FIXTURES, build, make_settings
+from .conftest import build, copy_fixtures, make_settings
 
 
 @pytest.fixture()
@@ -114,7 +113,7 @@ def test_openapi_lists_every_endpoint(client: TestClient) -> None:
 
 
 def test_reindex_and_live_content(tmp_path: Path, embedder: Embedder) -> None:
-    shutil.copytree(FIXTURES, tmp_path / "content")
+    copy_fixtures(tmp_path / "content")
     settings = make_settings(tmp_path, tmp_path / "content")
     build(settings, embedder)
     target = tmp_path / "content" / "clients" / "zenit.md"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import socket
 import threading
 import time
@@ -21,7 +20,7 @@ from kb.embedding import Embedder
 from kb.settings import Settings
 from kb.users import Users
 
-from .conftest import FIXTURES, build, make_settings
+from .conftest import build, copy_fixtures, make_settings
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -55,7 +54,7 @@ def serving(settings: Settings, embedder: Embedder, clock: Callable[[], dt.date]
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("browser")
-    shutil.copytree(FIXTURES, tmp / "content")
+    copy_fixtures(tmp / "content")
     settings: Settings = make_settings(tmp, tmp / "content")
     build(settings, embedder)
     with serving(settings, embedder) as url:
@@ -127,7 +126,7 @@ def test_english_switch_and_phone_width(server: str, page: Page) -> None:
 
 
 def test_sign_in_with_a_token_then_ask(tmp_path: Path, embedder: Embedder, page: Page) -> None:
-    shutil.copytree(FIXTURES, tmp_path / "content")
+    copy_fixtures(tmp_path / "content")
     settings = make_settings(tmp_path, tmp_path / "content")
     build(settings, embedder)
     token = Users(settings.data_dir).add("rita", "reader", ["sales"])

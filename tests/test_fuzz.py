@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from typing import Any
 
 import pytest
@@ -13,13 +12,13 @@ from hypothesis import settings as hypothesis_settings
 from api.app import create_app
 from kb.embedding import Embedder
 
-from .conftest import FIXTURES, build, make_settings
+from .conftest import build, copy_fixtures, make_settings
 
 
 @pytest.fixture(scope="module")
 def api_schema(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Any:
     tmp = tmp_path_factory.mktemp("fuzz")
-    shutil.copytree(FIXTURES, tmp / "content")
+    copy_fixtures(tmp / "content")
     settings = make_settings(tmp, tmp / "content")
     build(settings, embedder)
     return schemathesis.openapi.from_asgi("/openapi.json", create_app(settings, embedder))

@@ -25,7 +25,7 @@ from kb.embedding import Embedder
 from kb.settings import Settings
 from kb.users import Users
 
-from .conftest import FIXTURES, ROOT, build, make_settings
+from .conftest import ROOT, build, copy_fixtures, make_settings
 
 CANARY = "зюзяблик"
 SECRET_DOC = "policies/floor-prices.md"
@@ -34,7 +34,7 @@ SECRET_DOC = "policies/floor-prices.md"
 @pytest.fixture(scope="module")
 def secure(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[tuple[TestClient, dict[str, str]]]:
     tmp = tmp_path_factory.mktemp("trust")
-    shutil.copytree(FIXTURES, tmp / "content")
+    copy_fixtures(tmp / "content")
     (tmp / "content" / "policies").mkdir()
     (tmp / "content" / SECRET_DOC).write_text(
         "---\ntitle: Минимальные цены\ntype: policy\nclient: lastochka\nowner: Финдиректор\naccess: [management]\n---\n"
@@ -168,7 +168,7 @@ def test_hostile_input_gets_clear_4xx(secure: tuple[TestClient, dict[str, str]])
 
 
 def test_rate_limit(tmp_path: Path, embedder: Embedder) -> None:
-    shutil.copytree(FIXTURES, tmp_path / "content")
+    copy_fixtures(tmp_path / "content")
     settings = Settings.from_env(content_dir=tmp_path / "content", index_dir=tmp_path / "index",
                                  data_dir=tmp_path / "data", rate_limit=5)
     build(settings, embedder)
@@ -194,7 +194,7 @@ def test_open_mode_only_on_loopback(tmp_path: Path) -> None:
 
 
 def test_backup_while_serving_and_data_survive_a_killed_reindex(tmp_path: Path, embedder: Embedder) -> None:
-    shutil.copytree(FIXTURES, tmp_path / "content")
+    copy_fixtures(tmp_path / "content")
     settings = make_settings(tmp_path, tmp_path / "content")
     build(settings, embedder)
     token = Users(settings.data_dir).add("keeper", "editor")
