@@ -97,13 +97,6 @@ class VersionOut(BaseModel):
     message: str = ""
 
 
-class VersionsOut(BaseModel):
-    path: str
-    store: str = Field(description="git (commits) or folder (the data folder's versions/)")
-    current: str
-    versions: list[VersionOut]
-
-
 class VersionTextOut(BaseModel):
     id: str
     markdown: str
@@ -182,13 +175,12 @@ def add_routes(app: FastAPI, kb: KnowledgeBase, reader: Role, editor: Role, audi
             audit(user, "edit", path, [path])
         return _saved(saved)
 
-    @app.get("/api/documents/{path:kbdoc}/versions", response_model=VersionsOut)
-    def versions(path: str, request: Request) -> VersionsOut:
-        """Every kept version, newest first."""
+    @app.get("/api/documents/{path:kbdoc}/versions", response_model=list[VersionOut])
+    def versions(path: str, request: Request) -> list[VersionOut]:
+        """Every kept version, newest first: commits when the content folder is a git work tree, else the copies
+        kept in the data folder. ``version`` is the SHA-256 of the text, as the source's."""
         user = editor(request)
-        kind, found = edit.versions(path, user.groups)
-        return VersionsOut(path=path, store=kind, current=edit.source(path, user.groups).version,
-                           versions=[VersionOut.model_validate(v.as_dict()) for v in found])
+        return [VersionOut.model_validate(v.as_dict()) for v in edit.versions(path, user.groups)[1]]
 
     @app.get("/api/documents/{path:kbdoc}/versions/{version_id}", response_model=VersionTextOut)
     def version_text(path: str, version_id: str, request: Request) -> VersionTextOut:

@@ -175,7 +175,6 @@
     keepMine: ['Сохранить мою поверх', 'Overwrite with mine'],
     history: ['История', 'History'], historyIntro: ['Каждое сохранение — отдельная версия; любую можно посмотреть и восстановить.',
       'Every save is a version; any of them can be viewed and restored.'],
-    historyGit: ['Версии хранятся в git: каждое сохранение — коммит.', 'Versions are kept in git: every save is a commit.'],
     noVersions: ['Версий пока нет: первая появится при сохранении.', 'No versions yet: the first appears on saving.'],
     current: ['текущая', 'current'], view: ['Посмотреть', 'View'], restore: ['Восстановить', 'Restore'],
     hide: ['Скрыть', 'Hide'], versionOf: ['Версия от {at}, {author}', 'Version of {at}, {author}'],
@@ -1388,12 +1387,11 @@
   async function loadHistory(ctx) {
     const list = ctx.history;
     try {
-      const d = await api('GET', '/api/documents/' + encPath(ctx.path) + '/versions');
+      const versions = await api('GET', '/api/documents/' + encPath(ctx.path) + '/versions');
       if (!list.isConnected) return;
-      ctx.historyNote.textContent = d.store === 'git' ? t('historyGit') : '';
-      const versions = d.versions || [];
       if (!versions.length) { list.replaceChildren(el('li', { class: 'muted' }, t('noVersions'))); return; }
-      list.replaceChildren(...versions.map((v) => versionItem(ctx, v, v.version === d.current)));
+      // the newest version is the file's text when the editor holds it too (a file changed outside kb is not)
+      list.replaceChildren(...versions.map((v, i) => versionItem(ctx, v, i === 0 && v.version === ctx.version)));
     } catch (e) {
       if (list.isConnected) list.replaceChildren(el('li', { class: 'muted' }, e.message));
     }
@@ -1470,7 +1468,6 @@
       findings: el('div', { id: 'findings', class: 'findings-box' }),
       conflictSlot: el('div', { id: 'conflict-slot' }),
       history: el('ol', { id: 'history', class: 'history', 'data-testid': 'history' }),
-      historyNote: el('p', { class: 'small muted' }),
       author: authorField('edit-author'),
     };
     state.editing = ctx;
@@ -1495,7 +1492,7 @@
         ctx.save, ctx.dirtyNote),
       ctx.status, ctx.findings,
       el('section', { class: 'history-wrap', 'aria-labelledby': 'history-h' },
-        el('h2', { id: 'history-h' }, t('history')), el('p', { class: 'small muted' }, t('historyIntro')), ctx.historyNote,
+        el('h2', { id: 'history-h' }, t('history')), el('p', { class: 'small muted' }, t('historyIntro')),
         ctx.history));
     focusHeading(view);
     renderPreview(ctx);
