@@ -369,7 +369,8 @@ def _hits(hits: list[Hit], fresh: dict[str, Freshness]) -> list[HitOut]:
     return out
 
 
-UPLOADS = ("/api/import",)  # paths whose request body is a file (/api/import, /api/import-crm), up to KB_MAX_FILE_MB
+# Paths whose request body is a file or a whole document (imports, edits, previews): up to KB_MAX_FILE_MB.
+UPLOADS = ("/api/import", "/api/documents", "/api/preview")
 _ROUTE_IDS = re.compile(r"^(/api/(?:clients|gaps|handover)/)[^/]+(/\w+)?$")
 
 
