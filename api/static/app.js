@@ -195,6 +195,58 @@
     create: ['Создать', 'Create'], emptyTitle: ['Напишите название.', 'Write a title.'],
     tClient: ['Карточка клиента', 'Client card'], tProduct: ['Продукт', 'Product'], tPolicy: ['Правило, регламент', 'Policy'],
     tFaq: ['Вопросы и ответы (FAQ)', 'FAQ'], tPlaybook: ['Сценарий продаж', 'Playbook'],
+    // importing (#/import)
+    navImport: ['Импорт', 'Import'], importTitle: ['Импорт', 'Import'],
+    importIntro: ['Загрузите документы, которые у команды уже есть, или выгрузку из CRM. Предпросмотр показывает результат и ничего не записывает.',
+      'Upload the documents your team already has, or a CRM export. A preview shows the result and writes nothing.'],
+    newImportHint: ['Уже есть готовый файл (Word, PDF, письмо)? ', 'Already have the file (Word, PDF, an e-mail)? '],
+    newImportLink: ['Импортируйте его', 'Import it'],
+    importNoRights: ['Импорт доступен только редакторам.', 'Only editors can import.'],
+    importDocsTitle: ['Документы', 'Documents'],
+    importDocsIntro: ['DOCX, PDF, HTML, текст, Markdown и письма .eml. Что за файл, сервер определяет по содержимому, а не по расширению. Каждый файл станет новым документом; заголовки, списки и таблицы сохранятся.',
+      'DOCX, PDF, HTML, text, Markdown and .eml e-mails. The server tells what a file is by its content, not its extension. Each file becomes a new document; headings, lists and tables are kept.'],
+    importFiles: ['Файлы', 'Files'], importType: ['Тип документа', 'Document type'],
+    importTypeAuto: ['По умолчанию', 'Default'],
+    importTypeHint: ['по умолчанию: с клиентом — FAQ, без клиента — правило', 'default: FAQ with a client, policy without'],
+    importClient: ['Клиент', 'Client'], importNoClient: ['Без клиента', 'No client'],
+    importOwner: ['Ответственный', 'Owner'], importOwnerHint: ['пусто — вы', 'empty — you'],
+    importPreview: ['Предпросмотр', 'Preview'], importRun: ['Импортировать', 'Import'],
+    importNoFiles: ['Выберите хотя бы один файл.', 'Choose at least one file.'],
+    importUploading: ['Загружаю…', 'Uploading…'], importWaiting: ['в очереди', 'waiting'],
+    sOk: ['импортирован', 'imported'], sDry: ['можно импортировать', 'can be imported'], sRefused: ['не принят', 'refused'],
+    importWouldBe: ['Станет документом: ', 'Would become: '], importSavedAs: ['Сохранён как ', 'Saved as '],
+    importIndexed: ['Индекс обновлён — вопросы уже находят этот документ.', 'The index is updated — questions find this document now.'],
+    importFormat: ['Формат по содержимому: {format}', 'Format by content: {format}'],
+    importTitleLine: ['Название: {title}', 'Title: {title}'],
+    importOpen: ['Открыть документ', 'Open the document'], importEdit: ['Править', 'Edit'],
+    importReason: ['Причина: ', 'Reason: '],
+    importTooBig: ['Файл слишком большой ({size}). {msg}', 'The file is too large ({size}). {msg}'],
+    importSendFailed: ['Не удалось отправить файл ({size}): сервер недоступен или файл больше допустимого размера.',
+      'Could not send the file ({size}): the server is unreachable or the file is over the size limit.'],
+    importSummary: ['Импортировано {ok} из {n}, не принято {bad}.', 'Imported {ok} of {n}, refused {bad}.'],
+    importSummaryDry: ['Предпросмотр: можно импортировать {ok} из {n}, не принято {bad}. Ничего не записано.',
+      'Preview: {ok} of {n} can be imported, {bad} refused. Nothing was written.'],
+    mb: ['{n} МБ', '{n} MB'], kb: ['{n} КБ', '{n} KB'],
+    crmTitle: ['Импорт из CRM', 'CRM import'],
+    crmIntro: ['Выгрузка сделок из amoCRM или Битрикс24 (CSV или XLSX): новые компании получат карточку клиента, у существующих обновятся только разделы «Контакты из CRM» и «Сделки из CRM».',
+      'A deals export from amoCRM or Bitrix24 (CSV or XLSX): new companies get a client card, existing cards only their «Контакты из CRM» and «Сделки из CRM» sections.'],
+    crmFile: ['Файл выгрузки', 'Export file'], crmFormat: ['Формат', 'Format'],
+    crmOwnerHint: ['для новых карточек, где в выгрузке нет «Ответственного»', 'for new cards whose rows name no «Ответственный»'],
+    crmShow: ['Показать изменения', 'Show the changes'], crmRun: ['Импортировать', 'Import'],
+    crmNoFile: ['Выберите файл выгрузки.', 'Choose an export file.'], crmWorking: ['Читаю выгрузку…', 'Reading the export…'],
+    crmSummary: ['{source} ({kind}): строк {rows}; создано {created}, обновлено {updated}, без изменений {unchanged}, пропущено {skipped}.',
+      '{source} ({kind}): {rows} rows; {created} created, {updated} updated, {unchanged} unchanged, {skipped} skipped.'],
+    crmSummaryDry: ['{source} ({kind}): строк {rows}; будет создано {created}, обновлено {updated}, без изменений {unchanged}, пропущено {skipped}. Ничего не записано.',
+      '{source} ({kind}): {rows} rows; {created} to create, {updated} to update, {unchanged} unchanged, {skipped} skipped. Nothing was written.'],
+    crmSkippedRows: ['Строк без компании: {n} — они пропущены.', 'Rows naming no company: {n} — left out.'],
+    crmReindexed: ['Индекс обновлён.', 'The index is updated.'],
+    crmNoFiles: ['В выгрузке нет компаний.', 'The export names no companies.'],
+    crmCounts: ['контактов: {c}, сделок: {d}', 'contacts: {c}, deals: {d}'],
+    crmDiff: ['Изменения', 'Changes'], crmOpenCard: ['Открыть карточку', 'Open the card'],
+    aCreated: ['создана', 'created'], aCreatedDry: ['будет создана', 'to be created'],
+    aUpdated: ['обновлена', 'updated'], aUpdatedDry: ['будет обновлена', 'to be updated'],
+    aUnchanged: ['без изменений', 'unchanged'], aSkipped: ['пропущена', 'skipped'],
+    fBitrix: ['Битрикс24', 'Bitrix24'],
   };
 
   const VERDICTS = { // verdict -> [label key, badge colour class]
@@ -300,15 +352,23 @@
 
   /* ---------- API ---------- */
 
+  /** A JSON API call; ``body``: an object sent as JSON, or a Blob (a File) sent as raw bytes. */
   async function api(method, url, body) {
     const opts = { method, headers: { Accept: 'application/json' } };
     if (method !== 'GET' && state.csrf) opts.headers['X-CSRF-Token'] = state.csrf;
-    if (body !== undefined) {
+    if (body instanceof Blob) { // a file upload: its bytes as they are (the server tells the format by content)
+      opts.headers['Content-Type'] = 'application/octet-stream';
+      opts.body = body;
+    } else if (body !== undefined) {
       opts.headers['Content-Type'] = 'application/json';
       opts.body = JSON.stringify(body);
     }
     let res;
-    try { res = await fetch(url, opts); } catch (e) { throw new Error(t('networkError')); }
+    try { res = await fetch(url, opts); } catch (e) {
+      const err = new Error(t('networkError'));
+      err.network = true; // no answer at all (an upload over the size limit can end so too)
+      throw err;
+    }
     let data = null;
     try { data = await res.json(); } catch (e) { /* not JSON */ }
     if (res.status === 401 && url !== '/auth/login') {
@@ -1224,11 +1284,16 @@
     return el('a', { href: editHash(path), class: 'button edit-link', id: 'edit-doc', 'data-testid': 'edit' }, t('edit'));
   }
 
-  /** "New document" in the top navigation, for editors. */
+  /** "New document" and "Import" in the top navigation, for editors. */
   function addEditNav() {
     const nav = $('#nav');
-    if (!nav || nav.querySelector('[data-nav="new"]') || !canEdit()) return;
-    nav.append(el('a', { href: '#/new', 'data-nav': 'new', 'data-i18n': 'navNew' }, t('navNew')));
+    if (!nav || !canEdit()) return;
+    if (!nav.querySelector('[data-nav="new"]')) {
+      nav.append(el('a', { href: '#/new', 'data-nav': 'new', 'data-i18n': 'navNew' }, t('navNew')));
+    }
+    if (!nav.querySelector('[data-nav="import"]')) {
+      nav.append(el('a', { href: '#/import', 'data-nav': 'import', 'data-i18n': 'navImport' }, t('navImport')));
+    }
   }
 
   function loadAuthor() { try { return localStorage.getItem(AUTHOR_KEY) || ''; } catch (e) { return ''; } }
@@ -1543,8 +1608,263 @@
         if (seq === state.seq) button.disabled = false;
       }
     });
-    view.append(el('h1', { tabindex: '-1' }, t('newTitle')), el('p', { class: 'muted' }, t('newIntro')), form, findings);
+    view.append(el('h1', { tabindex: '-1' }, t('newTitle')), el('p', { class: 'muted' }, t('newIntro')),
+      el('p', { class: 'small' }, t('newImportHint'), el('a', { href: '#/import', id: 'new-import' }, t('newImportLink'))),
+      form, findings);
     title.focus();
+  }
+
+  /* ---------- importing: #/import ---------- */
+
+  const IMPORT_ACCEPT = '.docx,.pdf,.html,.htm,.txt,.md,.eml';
+  const CRM_ACCEPT = '.csv,.xlsx';
+  const CRM_ACTIONS = { // action -> [label key, label key in a dry run, badge colour class]
+    created: ['aCreated', 'aCreatedDry', 'ok'], updated: ['aUpdated', 'aUpdatedDry', 'warn'],
+    unchanged: ['aUnchanged', 'aUnchanged', 'none'], skipped: ['aSkipped', 'aSkipped', 'err'],
+  };
+
+  function fileSize(bytes) {
+    if (bytes >= 1024 * 1024) {
+      return t('mb', { n: (bytes / 1048576).toLocaleString(locale(), { maximumFractionDigits: 1 }) });
+    }
+    return t('kb', { n: Math.max(1, Math.round(bytes / 1024)) });
+  }
+
+  /** The owner of what is imported: the signed-in user's name, or (kb without users) the name this browser keeps. */
+  function ownerInput(id, hint) {
+    const me = state.me;
+    const input = el('input', { id, type: 'text', autocomplete: 'name', maxlength: 200, placeholder: t(hint),
+      value: me && !me.open ? me.name : loadAuthor(), 'data-testid': id });
+    if (!me || me.open) input.addEventListener('change', () => saveAuthor(input.value.trim()));
+    return input;
+  }
+
+  /** Why an upload failed, for people: the server's reason, or what a 413 or a dropped connection means. */
+  function uploadError(e, file) {
+    if (e.status === 413) return t('importTooBig', { size: fileSize(file.size), msg: e.message });
+    if (e.network && file.size > 1024 * 1024) return t('importSendFailed', { size: fileSize(file.size) });
+    return e.message;
+  }
+
+  function queryUrl(path, params) {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') q.set(k, v);
+    return path + '?' + q.toString();
+  }
+
+  /** A form field with a hint under the control (read out with it). */
+  function hintedField(label, control, hint) {
+    const id = control.id + '-hint';
+    control.setAttribute('aria-describedby', id);
+    return el('div', { class: 'field' }, el('label', { for: control.id }, label), control,
+      el('span', { id, class: 'small muted' }, hint));
+  }
+
+  function errorNote(msg, testid) {
+    return el('p', { class: 'import-error', role: 'alert', 'data-testid': testid || null }, msg);
+  }
+
+  async function viewImport(view, seq) {
+    setTitle(t('importTitle'));
+    view.append(el('h1', { tabindex: '-1' }, t('importTitle')), el('p', { class: 'muted' }, t('importIntro')));
+    focusHeading(view);
+    if (!state.me) { // not signed in yet: /api/me answers 401 and the app asks for the token
+      const me = await load(view, seq, '/api/me');
+      if (!me) return;
+      state.me = me;
+      state.csrf = me.csrf || state.csrf;
+      addEditNav();
+    }
+    if (!canEdit()) { view.append(errorNote(t('importNoRights'), 'import-no-rights')); return; }
+    view.append(importDocsSection(seq), importCrmSection(seq));
+  }
+
+  function importItemHead(file, status) {
+    return el('div', { class: 'import-head' },
+      el('strong', { class: 'import-name' }, file.name), el('span', { class: 'muted small' }, fileSize(file.size)), status);
+  }
+
+  function importedItem(li, file, r, dryRun) {
+    li.dataset.status = dryRun ? 'preview' : 'imported';
+    li.dataset.path = r.path;
+    const badge = el('span', { class: 'badge ' + (dryRun ? 'none' : 'ok'), 'data-testid': 'import-status' },
+      t(dryRun ? 'sDry' : 'sOk'));
+    const where = el('p', { class: 'import-path' }, t(dryRun ? 'importWouldBe' : 'importSavedAs'),
+      el('code', { 'data-testid': 'import-path' }, r.path));
+    const about = el('p', { class: 'small muted' }, t('importTitleLine', { title: r.title }), ' · ',
+      t('importFormat', { format: r.format }));
+    const markdown = el('pre', { class: 'import-md', 'data-testid': 'import-markdown' }, r.markdown);
+    if (dryRun) { li.replaceChildren(importItemHead(file, badge), where, about, markdown); return; }
+    li.replaceChildren(importItemHead(file, badge), where, about, el('p', { class: 'small' }, t('importIndexed')),
+      el('p', { class: 'buttons' },
+        el('a', { href: docHash(r.path), class: 'button', 'data-testid': 'import-open' }, t('importOpen')),
+        el('a', { href: editHash(r.path), class: 'button', 'data-testid': 'import-edit' }, t('importEdit'))),
+      el('details', {}, el('summary', {}, t('markdown')), markdown));
+  }
+
+  function refusedItem(li, file, e) {
+    li.dataset.status = 'refused';
+    li.replaceChildren(
+      importItemHead(file, el('span', { class: 'badge err', 'data-testid': 'import-status' }, t('sRefused'))),
+      el('p', { class: 'import-reason', 'data-testid': 'import-reason' },
+        el('strong', {}, t('importReason')), uploadError(e, file)));
+  }
+
+  /** Documents: every chosen file is sent on its own, one after another; each gets its own result. */
+  function importDocsSection(seq) {
+    const files = el('input', { id: 'import-files', type: 'file', multiple: true, accept: IMPORT_ACCEPT,
+      'data-testid': 'import-files' });
+    const type = el('select', { id: 'import-type', 'data-testid': 'import-type' },
+      el('option', { value: '' }, t('importTypeAuto')),
+      Object.entries(DOC_TYPES).map(([k, label]) => el('option', { value: k }, t(label))));
+    const client = el('select', { id: 'import-client', 'data-testid': 'import-client' },
+      el('option', { value: '' }, t('importNoClient')));
+    getClients().then((list) => { for (const c of list) client.append(el('option', { value: c.id }, c.title || c.id)); })
+      .catch((e) => showError(e.message));
+    const owner = ownerInput('import-owner', 'importOwnerHint');
+    const preview = el('button', { type: 'button', id: 'import-preview', 'data-testid': 'import-preview' }, t('importPreview'));
+    const run = el('button', { type: 'submit', id: 'import-run', class: 'primary', 'data-testid': 'import-run' },
+      t('importRun'));
+    const summary = el('p', { id: 'import-summary', class: 'import-summary', role: 'status', 'data-testid': 'import-summary' });
+    const results = el('ol', { id: 'import-results', class: 'import-results', 'data-testid': 'import-results' });
+    const form = el('form', { id: 'import-form', class: 'import-form', novalidate: true },
+      el('div', { class: 'span' }, hintedField(t('importFiles'), files, IMPORT_ACCEPT.split(',').join(' '))),
+      hintedField(t('importType'), type, t('importTypeHint')), field(t('importClient'), client),
+      field(t('importOwner'), owner),
+      el('div', { class: 'buttons span' }, preview, run));
+    let busy = false;
+    const go = async (dryRun) => {
+      if (busy) return;
+      clearError();
+      const list = Array.from(files.files || []);
+      if (!list.length) { summary.replaceChildren(errorNote(t('importNoFiles'))); files.focus(); return; }
+      busy = true;
+      preview.disabled = run.disabled = true;
+      const params = { type: type.value, client: client.value, owner: owner.value.trim(), dry_run: String(dryRun) };
+      if (params.owner && (!state.me || state.me.open)) saveAuthor(params.owner);
+      const items = list.map((f) => el('li', { class: 'import-item', 'data-file': f.name, 'data-status': 'waiting',
+        'data-testid': 'import-item' }, importItemHead(f, el('span', { class: 'muted small' }, t('importWaiting')))));
+      results.replaceChildren(...items);
+      summary.replaceChildren();
+      let ok = 0;
+      try {
+        for (let i = 0; i < list.length; i++) {
+          if (seq !== state.seq) return; // the user left the page (or was sent to sign in)
+          const f = list[i];
+          items[i].dataset.status = 'uploading';
+          items[i].replaceChildren(importItemHead(f, spinner(t('importUploading'))));
+          try {
+            const r = await api('POST', queryUrl('/api/import', { ...params, name: f.name }), f);
+            importedItem(items[i], f, r, dryRun);
+            ok++;
+          } catch (e) {
+            refusedItem(items[i], f, e);
+          }
+        }
+        if (!dryRun && ok) {
+          state.clients = null; // client pages count documents
+          files.value = ''; // importing the same files again would make copies
+        }
+        summary.textContent = t(dryRun ? 'importSummaryDry' : 'importSummary',
+          { ok, n: list.length, bad: list.length - ok });
+      } finally {
+        busy = false;
+        preview.disabled = run.disabled = false;
+      }
+    };
+    form.addEventListener('submit', (e) => { e.preventDefault(); go(false); });
+    preview.addEventListener('click', () => go(true));
+    return el('section', { id: 'import-docs', class: 'import-section', 'aria-labelledby': 'import-docs-h' },
+      el('h2', { id: 'import-docs-h' }, t('importDocsTitle')), el('p', { class: 'muted small' }, t('importDocsIntro')),
+      form, summary, results);
+  }
+
+  /** A unified diff with its added, removed and hunk lines marked. */
+  function diffPre(text) {
+    return el('pre', { class: 'diff-text', 'data-testid': 'crm-diff' },
+      text.replace(/\n$/, '').split('\n').map((line, i) => {
+        const cls = i < 2 && /^(---|\+\+\+) /.test(line) ? 'd-file' : line.startsWith('@@') ? 'd-hunk'
+          : line[0] === '+' ? 'd-add' : line[0] === '-' ? 'd-del' : null;
+        return el('span', { class: cls }, line + '\n');
+      }));
+  }
+
+  function crmFile(f, dry) {
+    const a = CRM_ACTIONS[f.action] || [f.action, f.action, 'none'];
+    const exists = Boolean(f.path) && f.action !== 'skipped' && !(dry && f.action === 'created');
+    const name = f.title || f.company || f.path;
+    const li = el('li', { class: 'crm-file a-' + f.action, 'data-action': f.action, 'data-path': f.path || null,
+      'data-testid': 'crm-file' },
+      el('div', { class: 'crm-head' },
+        el('span', { class: 'badge ' + a[2], 'data-testid': 'crm-action' }, I18N[a[0]] ? t(a[dry ? 1 : 0]) : f.action),
+        el('strong', {}, exists ? el('a', { href: docHash(f.path), 'data-testid': 'crm-open', title: t('crmOpenCard') }, name)
+          : name),
+        f.path ? el('code', { class: 'small muted crm-path' }, f.path) : null),
+      el('p', { class: 'small muted crm-meta' }, f.company && f.company !== name ? [f.company, ' · '] : null,
+        t('crmCounts', { c: f.contacts, d: f.deals })));
+    if (f.reason) {
+      li.append(el('p', { class: 'import-reason', 'data-testid': 'crm-reason' }, el('strong', {}, t('importReason')), f.reason));
+    }
+    if (f.diff) {
+      const pre = diffPre(f.diff);
+      li.append(dry ? pre : el('details', {}, el('summary', {}, t('crmDiff')), pre));
+    }
+    return li;
+  }
+
+  function crmReport(r) {
+    const c = r.counts || {};
+    const vars = { source: r.source, kind: String(r.kind || '').toUpperCase(), rows: r.rows, created: c.created || 0,
+      updated: c.updated || 0, unchanged: c.unchanged || 0, skipped: c.skipped || 0 };
+    const box = el('div', { class: 'crm-report', 'data-dry-run': String(r.dry_run) },
+      el('p', { class: 'crm-summary', 'data-testid': 'crm-summary' }, t(r.dry_run ? 'crmSummaryDry' : 'crmSummary', vars)),
+      r.skipped_rows ? el('p', { class: 'small' }, t('crmSkippedRows', { n: r.skipped_rows })) : null,
+      !r.dry_run && r.reindexed ? el('p', { class: 'small' }, t('crmReindexed')) : null);
+    const files = r.files || [];
+    box.append(files.length ? el('ul', { id: 'crm-files', class: 'crm-files' }, files.map((f) => crmFile(f, r.dry_run)))
+      : el('p', {}, t('crmNoFiles')));
+    return box;
+  }
+
+  /** CRM: one export file, shown as a dry run (the diffs) or imported. */
+  function importCrmSection(seq) {
+    const file = el('input', { id: 'crm-file', type: 'file', accept: CRM_ACCEPT, 'data-testid': 'crm-file-input' });
+    const format = el('select', { id: 'crm-format', 'data-testid': 'crm-format' },
+      el('option', { value: 'amocrm' }, 'amoCRM'), el('option', { value: 'bitrix24' }, t('fBitrix')));
+    const owner = ownerInput('crm-owner', 'importOwnerHint');
+    const show = el('button', { type: 'button', id: 'crm-preview', 'data-testid': 'crm-preview' }, t('crmShow'));
+    const run = el('button', { type: 'submit', id: 'crm-run', class: 'primary', 'data-testid': 'crm-run' }, t('crmRun'));
+    const result = el('div', { id: 'crm-result', class: 'crm-result', 'aria-live': 'polite', 'data-testid': 'crm-result' });
+    const form = el('form', { id: 'crm-form', class: 'import-form', novalidate: true },
+      el('div', { class: 'span' }, hintedField(t('crmFile'), file, CRM_ACCEPT.split(',').join(' '))),
+      field(t('crmFormat'), format), hintedField(t('importOwner'), owner, t('crmOwnerHint')),
+      el('div', { class: 'buttons span' }, show, run));
+    let busy = false;
+    const go = async (dryRun) => {
+      if (busy) return;
+      clearError();
+      const f = file.files && file.files[0];
+      if (!f) { result.replaceChildren(errorNote(t('crmNoFile'))); file.focus(); return; }
+      busy = true;
+      show.disabled = run.disabled = true;
+      result.replaceChildren(spinner(t('crmWorking')));
+      try {
+        const params = { format: format.value, dry_run: String(dryRun), name: f.name, owner: owner.value.trim() };
+        const r = await api('POST', queryUrl('/api/import-crm', params), f);
+        if (seq !== state.seq) return;
+        if (!r.dry_run && r.changed && r.changed.length) state.clients = null;
+        result.replaceChildren(crmReport(r));
+      } catch (e) {
+        if (seq === state.seq) result.replaceChildren(errorNote(uploadError(e, f), 'crm-error'));
+      } finally {
+        busy = false;
+        show.disabled = run.disabled = false;
+      }
+    };
+    form.addEventListener('submit', (e) => { e.preventDefault(); go(false); });
+    show.addEventListener('click', () => go(true));
+    return el('section', { id: 'import-crm', class: 'import-section', 'aria-labelledby': 'import-crm-h' },
+      el('h2', { id: 'import-crm-h' }, t('crmTitle')), el('p', { class: 'muted small' }, t('crmIntro')), form, result);
   }
 
   /* ---------- routing and chrome ---------- */
@@ -1559,7 +1879,8 @@
     const key = path === '/' || path === '' ? 'ask'
       : path.startsWith('/client') ? 'clients' : path === '/gaps' ? 'gaps'
         : path === '/stale' ? 'stale' : path === '/coverage' ? 'coverage'
-          : path === '/due' || path.startsWith('/handover/') ? 'due' : path === '/new' ? 'new' : '';
+          : path === '/due' || path.startsWith('/handover/') ? 'due' : path === '/new' ? 'new'
+            : path === '/import' ? 'import' : '';
     for (const a of document.querySelectorAll('#nav a')) {
       if (a.dataset.nav === key) a.setAttribute('aria-current', 'page');
       else a.removeAttribute('aria-current');
@@ -1592,6 +1913,7 @@
     if (path.startsWith('/doc/')) return viewDoc(view, decPath(path.slice(5)), params, seq);
     if (path.startsWith('/edit/')) return viewEdit(view, decPath(path.slice(6)), seq);
     if (path === '/new') return viewNew(view, seq, params);
+    if (path === '/import') return viewImport(view, seq);
     setTitle(t('notFound'));
     view.append(el('h1', { tabindex: '-1' }, t('notFound')), el('p', {}, el('a', { href: '#/' }, t('navAsk'))));
     focusHeading(view);
