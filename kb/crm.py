@@ -410,6 +410,8 @@ def money(value: str, currency: str = "", rouble: bool = False) -> str:
         decimal = ""
     thousands = {",", "."} - {decimal}
     cleaned = "".join(ch for ch in num if ch not in thousands).replace(decimal or "\x00", ".")
+    if not re.fullmatch(r"-?\d{1,18}(?:\.\d+)?", cleaned):  # "inf", "1e999999", a 40-digit number: kept as written
+        return raw
     try:
         amount = Decimal(cleaned)
     except InvalidOperation:

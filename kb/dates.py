@@ -39,7 +39,7 @@ _SEASONS = {"весн": (3, 5), "spring": (3, 5), "лет": (6, 8), "summer": (6
             "fall": (9, 11), "зим": (12, 2), "winter": (12, 2)}
 _SEASON_YEAR = re.compile(r"\b(весн\w*|летом|лета|осен\w*|зим\w*|spring|summer|autumn|fall|winter)\s+(?:of\s+)?"
                           rf"({_YEAR})", re.IGNORECASE)
-_BEFORE = re.compile(r"\b(?:за|within|no later than)\s+(\d+)\s+(?:календарн\w+\s+|рабоч\w+\s+)?"
+_BEFORE = re.compile(r"\b(?:за|within|no later than)\s+(\d{1,4})\s+(?:календарн\w+\s+|рабоч\w+\s+)?"
                      r"(?:дн\w*|день|дня|days?)\s+(?:до|before|prior to)\b", re.IGNORECASE)
 _YEAR_ALONE = re.compile(rf"\b({_YEAR})\b")
 

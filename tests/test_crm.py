@@ -306,3 +306,8 @@ def test_exports_in_other_encodings_and_workbooks_of_several_sheets_read_alike()
     assert kind == "xlsx" and [(c.name, c.rows, dict(c.responsible)) for c in got.companies] == [
         ("ООО «Полярная звезда»", 1, {"Дмитрий Соколов": 1}), ("Полярная звезда", 1, {})]
     assert got.companies[1].sorted_contacts() == [crm.Contact("Анна Котова", "", "", "a.kotova@polar-star.example")]
+
+
+@pytest.mark.parametrize("value", ["Infinity", "NaN", "9" * 40, "-"])
+def test_amounts_that_are_no_number_are_kept_as_written(value: str) -> None:
+    assert crm.money(value) == value.strip()
