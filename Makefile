@@ -1,31 +1,38 @@
-# `make run`: set up, index content/ and serve. `make test`: set up and run the whole suite.
+# `make run`: set up, index content/ and serve (no root, no browser). `make test`: the same set-up, Chromium for the
+# browser tests (Debian's package), then the whole suite.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
-.PHONY: setup run test eval bench bench-full lint
+.PHONY: setup browser run test eval bench bench-full lint
 
 $(STAMP): pyproject.toml
-	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON)"; exit 1; }
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "kb needs $(PYTHON) (Python 3.11): install it, or run make PYTHON=/path/to/python3.11"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev]'
-	command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; }
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# Only the browser tests need Chromium; installing it needs root (apt-get), serving never does.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; }
 
 # The demo's dates (overdue promises, deadlines within 30 days, later ones) are written for this day.
 DEMO_TODAY ?= 2026-12-02
 
 run: setup
+	@$(BIN)/python -c "import socket; s = socket.socket(); s.bind(('$(HOST)', $(PORT)))" 2>/dev/null || { echo "port $(PORT) on $(HOST) is taken: stop what uses it, or run make run PORT=8001"; exit 1; }
 	$(BIN)/kb ingest
 	$(BIN)/kb ask "Какая у Ромашки отсрочка платежа?"
-	KB_TODAY=$(DEMO_TODAY) $(BIN)/kb serve --host 127.0.0.1 --port 8000
+	KB_TODAY=$(DEMO_TODAY) $(BIN)/kb serve --host $(HOST) --port $(PORT)
 
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest -q
 
 lint: setup
