@@ -769,3 +769,29 @@ def backup_cmd(path: Path) -> None:
         click.echo(f"backed up {_settings().data_dir / 'data.sqlite'} to {path}")
 
     _run(go)
+
+
+@main.command("restore")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@json_option
+def restore_cmd(path: Path, as_json: bool) -> None:
+    """Put a `kb backup` copy back as the users' data (stop the server first); the data replaced is kept
+    as data.sqlite.before-restore."""
+
+    def go() -> None:
+        from kb.backup import restore
+
+        r = restore(_settings().data_dir, path)
+        data = {"restored": str(r.path), "from": str(path), "kept": str(r.kept) if r.kept else None,
+                "format": r.format_found, "counts": r.counts}
+
+        def human() -> None:
+            c = r.counts
+            click.echo(f"restored {r.path} from {path}: {c['users']} users, {c['questions']} questions,"
+                       f" {c['feedback']} feedback, {c['gaps']} gaps, {c['audit']} audit entries")
+            if r.kept:
+                click.echo(f"the data it replaced is kept as {r.kept}")
+
+        _emit(data, as_json, human)
+
+    _run(go)

@@ -16,64 +16,7 @@ from typing import Any
 import numpy as np
 
 from kb.errors import StoreError
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS gaps (
-    id INTEGER PRIMARY KEY,
-    question TEXT NOT NULL,
-    client TEXT NOT NULL DEFAULT '',
-    reason TEXT NOT NULL,
-    owner TEXT NOT NULL DEFAULT '',
-    created REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS feedback (
-    id INTEGER PRIMARY KEY,
-    question TEXT NOT NULL,
-    answer TEXT NOT NULL DEFAULT '',
-    helpful INTEGER NOT NULL,
-    comment TEXT NOT NULL DEFAULT '',
-    created REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS questions (
-    id INTEGER PRIMARY KEY,
-    question TEXT NOT NULL,
-    client TEXT NOT NULL DEFAULT '',
-    answered INTEGER NOT NULL,
-    verdict TEXT NOT NULL,
-    confidence REAL NOT NULL,
-    source TEXT NOT NULL DEFAULT '',
-    nearest TEXT NOT NULL DEFAULT '[]',
-    vec BLOB,
-    model TEXT NOT NULL DEFAULT '',
-    created REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS questions_by_client ON questions(client);
-CREATE TABLE IF NOT EXISTS seen_documents (
-    path TEXT PRIMARY KEY,
-    hash TEXT NOT NULL,
-    verified TEXT NOT NULL,
-    sections TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS changes (
-    id INTEGER PRIMARY KEY,
-    path TEXT NOT NULL,
-    heading_path TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS changes_by_path ON changes(path, at);
-"""
-
-# Columns added to ``gaps`` after the first release; an older database gains them when opened.
-_GAP_COLUMNS = {
-    "question_id": "INTEGER",
-    "nearest": "TEXT NOT NULL DEFAULT '[]'",
-    "vec": "BLOB",
-    "model": "TEXT NOT NULL DEFAULT ''",
-    "answered_at": "REAL",
-    "answer_path": "TEXT NOT NULL DEFAULT ''",
-    "answer_anchor": "TEXT NOT NULL DEFAULT ''",
-}
+from kb.migrations import DATA_NAME, connect
 
 
 @dataclass(frozen=True)
@@ -143,22 +86,17 @@ class DataStore:
     """The users' data: a separate database under ``KB_DATA_DIR``."""
 
     def __init__(self, data_dir: Path) -> None:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        self.path = data_dir / "data.sqlite"
+        self.path = data_dir / DATA_NAME
         self._lock = threading.Lock()
         try:
-            self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            # Each question is written while its asker waits: with WAL, NORMAL commits survive a crash of kb
-            # (only a power cut can lose the last ones) and take 0.04 ms against 0.3 ms with an fsync each.
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.executescript(_SCHEMA)
-            have = {r[1] for r in self._conn.execute("PRAGMA table_info(gaps)")}
-            for column, decl in _GAP_COLUMNS.items():
-                if column not in have:
-                    self._conn.execute(f"ALTER TABLE gaps ADD COLUMN {column} {decl}")
+            # Created, or migrated to this kb's format (kb.migrations); a newer format is refused.
+            self._conn = connect(data_dir)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open data store {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:

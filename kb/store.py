@@ -7,6 +7,7 @@ The FAISS index is derived from the ``vectors`` table when an index is opened.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import sys
 import threading
@@ -19,6 +20,9 @@ from typing import Any
 import numpy as np
 
 from kb.errors import IndexMissing, StoreError
+from kb.migrations import NewerFormat
+
+log = logging.getLogger(__name__)
 
 DB_NAME = "index.sqlite"
 # 2: lemmatised Russian terms, an e-mail address as one term; 3: span vectors; 4: table rows as spans with headers;
@@ -98,6 +102,14 @@ class PassageRow:
     end_line: int
 
 
+def schema_number(value: str | None) -> int:
+    """An index's recorded ``schema`` as a number; 0 when none is recorded or it is not a number."""
+    try:
+        return int(value or 0)
+    except ValueError:
+        return 0
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
@@ -117,6 +129,12 @@ class Store:
             index_dir.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         try:
+            stored = self._stored_schema()
+            found = schema_number(stored)
+            if found > int(SCHEMA_VERSION):  # refused before anything is written to it
+                raise NewerFormat(f"the index in {index_dir} was written by a newer kb (format {found}; this kb"
+                                  f" reads up to {SCHEMA_VERSION}): upgrade kb, or delete the index and run"
+                                  " `kb ingest`")
             if create:
                 self.conn.executescript(_SCHEMA)
                 columns = {r[1] for r in self.conn.execute("PRAGMA table_info(vectors)")}
@@ -126,6 +144,17 @@ class Store:
                 self.conn.execute("SELECT 1 FROM meta LIMIT 1")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open index {self.path}: {exc}") from exc
+        #: the index's format is older than this kb's: ``kb ingest`` rebuilds it, whether content changed or not
+        self.outdated = stored is not None and found < int(SCHEMA_VERSION)
+        if create and self.outdated:
+            log.warning("index format %s is older than %s: rebuilding (stored vectors are reused)", stored,
+                        SCHEMA_VERSION)
+
+    def _stored_schema(self) -> str | None:
+        """The ``schema`` the index records; None for a new or empty database."""
+        has_meta = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
+        return self.get_meta("schema") if has_meta else None
 
     @property
     def conn(self) -> sqlite3.Connection:

@@ -17,32 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kb.errors import BadInput, NotFound, StoreError
+from kb.migrations import connect
 
 ROLES = ("reader", "editor", "admin")
 _NAME = re.compile(r"^[\w.@-]{1,64}$", re.UNICODE)
 _GROUP = re.compile(r"^[\w-]{1,64}$", re.UNICODE)
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS users (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    role TEXT NOT NULL,
-    groups TEXT NOT NULL,
-    salt TEXT NOT NULL,
-    token_hash TEXT NOT NULL,
-    created REAL NOT NULL,
-    revoked REAL
-);
-CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY,
-    at REAL NOT NULL,
-    user TEXT NOT NULL,
-    action TEXT NOT NULL,
-    detail TEXT NOT NULL,
-    documents TEXT NOT NULL
-);
-"""
-
 
 @dataclass(frozen=True)
 class User:
@@ -74,16 +53,15 @@ class Users:
     """The users and the audit log of one data folder (SQLite, WAL)."""
 
     def __init__(self, data_dir: Path) -> None:
-        data_dir.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         try:
-            self._conn = sqlite3.connect(data_dir / "data.sqlite", timeout=30, isolation_level=None,
-                                         check_same_thread=False)
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")  # as kb.datastore: an audit line per question
-            self._conn.executescript(_SCHEMA)
+            self._conn = connect(data_dir)  # created, or migrated to this kb's format (kb.migrations)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the users database in {data_dir}: {exc}") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
 
     def add(self, name: str, role: str, groups: list[str] | tuple[str, ...] = ()) -> str:
         """Create a user and return their token (shown once; only its hash is kept)."""
