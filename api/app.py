@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import logging
 import re
 import time
@@ -14,13 +15,14 @@ from typing import Any, Literal
 
 from fastapi import FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kb.backup import ServerLock
 from kb.due import by_owner
 from kb.embedding import Embedder
 from kb.errors import IndexMissing, KbError, RateLimited
@@ -33,7 +35,8 @@ from kb.watch import ContentWatcher
 
 from . import crm, editing, importing
 from .auth import Auth
-from .guards import BodyLimit
+from .guards import BehindProxy, BodyLimit, route_path, trusted_networks
+from .logs import RequestLog
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -447,7 +450,7 @@ class _Measured:
         try:
             await self.app(scope, receive, sent)
         finally:
-            route = _route(scope["path"])
+            route = _route(route_path(scope))
             self.metrics.requests.labels(route, str(status)).inc()
             self.metrics.latency.labels(route).observe(time.perf_counter() - started)
 
@@ -459,7 +462,8 @@ def create_app(settings: Settings, embedder: Embedder | None = None,
     clock = clock or settings.clock()
     kb = KnowledgeBase(settings, embedder, clock)
     users = Users(settings.data_dir)
-    auth = Auth(users, settings.rate_limit)
+    auth = Auth(users, settings.rate_limit, cookie_path=settings.prefix + "/")
+    trusted = trusted_networks(settings.trusted_proxies)
     metrics = _Metrics()
     errors: dict[int | str, dict[str, Any]] = {
         s: {"model": ErrorOut} for s in (400, 401, 403, 404, 413, 422, 429, 503)}
@@ -479,6 +483,7 @@ def create_app(settings: Settings, embedder: Embedder | None = None,
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        lock = ServerLock.hold(settings.data_dir)  # `kb restore` refuses while a server holds the data
         try:
             kb.index()
         except IndexMissing:
@@ -489,6 +494,7 @@ def create_app(settings: Settings, embedder: Embedder | None = None,
         yield
         if watcher:
             watcher.stop()
+        lock.release()
 
     app = FastAPI(title="kb", description="Answers from the sales knowledge base, with sources.",
                   lifespan=lifespan, responses=errors)
@@ -666,7 +672,7 @@ def create_app(settings: Settings, embedder: Embedder | None = None,
     @app.post("/auth/login", response_model=MeOut)
     def login(body: LoginIn, request: Request, response: Response) -> MeOut:
         """Sign the web app in with a token: an HttpOnly, SameSite=Strict session cookie."""
-        user, csrf = auth.sign_in(body.token.strip(), response, secure=request.url.scheme == "https")
+        user, csrf = auth.sign_in(body.token.strip(), request, response)
         return MeOut(name=user.name, role=user.role, groups=sorted(user.groups or ()), csrf=csrf, open=False)
 
     @app.post("/auth/logout", status_code=204)
@@ -679,9 +685,13 @@ def create_app(settings: Settings, embedder: Embedder | None = None,
         admin(request)
         return AuditOut(entries=[AuditEntryOut(**vars(e)) for e in users.audit_log()])
 
+    page = (STATIC / "index.html").read_text(encoding="utf-8")
+
     @app.get("/", include_in_schema=False)
-    def home() -> FileResponse:
-        return FileResponse(STATIC / "index.html")
+    def home(request: Request) -> HTMLResponse:
+        """The web app; its links carry the root path (behind a proxy under /kb/: /kb/static/...)."""
+        root = html.escape(str(request.scope.get("root_path", "")).rstrip("/"), quote=True)
+        return HTMLResponse(page.replace('="static/', f'="{root}/static/'))
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(_Measured, metrics=metrics)
@@ -690,4 +700,6 @@ def create_app(settings: Settings, embedder: Embedder | None = None,
     crm.add_routes(app, kb, reader, editor, audit)
     app.add_middleware(BodyLimit, limit=settings.max_request_kb * 1024, uploads=UPLOADS,
                        upload_limit=settings.max_file_bytes + 64 * 1024)
+    app.add_middleware(RequestLog, log_questions=settings.log_questions)
+    app.add_middleware(BehindProxy, root_path=settings.prefix, trusted=trusted)  # outermost: the real client
     return app

@@ -19,6 +19,11 @@ SESSION_SECONDS = 12 * 3600
 OPEN_USER = User("local", "admin", None)
 
 
+def client_address(request: Request) -> str:
+    """The client's address: the real one behind a trusted proxy (see guards.BehindProxy)."""
+    return request.client.host if request.client else "unknown"
+
+
 @dataclass(frozen=True)
 class Session:
     token: str
@@ -29,9 +34,10 @@ class Session:
 class Auth:
     """Resolves a request to a user; with no users configured every request is the local user."""
 
-    def __init__(self, users: Users, per_minute: int) -> None:
+    def __init__(self, users: Users, per_minute: int, cookie_path: str = "/") -> None:
         self.users = users
         self.limiter = RateLimiter(per_minute)
+        self.cookie_path = cookie_path  # the root path behind a proxy ("/kb/"): the cookie goes to kb alone
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
 
@@ -56,11 +62,16 @@ class Auth:
                     raise Forbidden("missing or wrong X-CSRF-Token for a signed-in form post")
                 user = self.users.authenticate(session.token)
         if user is None:
+            self.limit(f"address {client_address(request)}")  # anonymous: by the client's address
             raise Unauthorized("sign in, or send Authorization: Bearer <token>")
-        wait = self.limiter.take(user.name)
+        self.limit(user.name)
+        return user
+
+    def limit(self, key: str) -> None:
+        """429 when ``key`` (a user's name, or an anonymous client's address) is over the rate limit."""
+        wait = self.limiter.take(key)
         if wait:
             raise RateLimited(f"too many requests; retry in {int(wait + 0.999)} s", int(wait + 0.999))
-        return user
 
     def require(self, request: Request, role: str) -> User:
         user = self.user(request)
@@ -68,23 +79,25 @@ class Auth:
             raise Forbidden(f"this needs the {role} role")
         return user
 
-    def sign_in(self, token: str, response: Response, secure: bool) -> tuple[User, str]:
-        """Start a web session for a valid token: an HttpOnly, SameSite=Strict cookie and a CSRF token."""
+    def sign_in(self, token: str, request: Request, response: Response) -> tuple[User, str]:
+        """Start a web session for a valid token: an HttpOnly, SameSite=Strict cookie (Secure over HTTPS, as
+        the client sees it behind a trusted proxy) and a CSRF token."""
         user = self.users.authenticate(token)
         if user is None:
+            self.limit(f"address {client_address(request)}")
             raise Unauthorized("unknown or revoked token")
         sid = secrets.token_urlsafe(32)
         csrf = secrets.token_urlsafe(24)
         with self._lock:
             self._sessions[sid] = Session(token, csrf, time.time() + SESSION_SECONDS)
-        response.set_cookie(COOKIE, sid, max_age=SESSION_SECONDS, httponly=True, samesite="strict", secure=secure,
-                            path="/")
+        response.set_cookie(COOKIE, sid, max_age=SESSION_SECONDS, httponly=True, samesite="strict",
+                            secure=request.url.scheme == "https", path=self.cookie_path)
         return user, csrf
 
     def sign_out(self, request: Request, response: Response) -> None:
         with self._lock:
             self._sessions.pop(request.cookies.get(COOKIE, ""), None)
-        response.delete_cookie(COOKIE, path="/")
+        response.delete_cookie(COOKIE, path=self.cookie_path)
 
     def csrf(self, request: Request) -> str:
         session = self._session(request.cookies.get(COOKIE, ""))

@@ -1,12 +1,101 @@
-"""Request guards that sit in front of every route: body size and per-user rate limits."""
+"""Request guards that sit in front of every route: the reverse proxy in front, body size, rate limits."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import threading
 import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kb.errors import BadInput
+
+# Set in the scope when the direct peer is a trusted proxy (its X-Forwarded-* and X-Request-ID headers count).
+TRUSTED = "kb.trusted_proxy"
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def route_path(scope: Scope) -> str:
+    """The request path without the root path (the proxy's prefix): what the routes see."""
+    path = str(scope.get("path", ""))
+    root = str(scope.get("root_path", "")).rstrip("/")
+    if root and (path == root or path.startswith(root + "/")):
+        return path[len(root):] or "/"
+    return path
+
+
+def trusted_networks(spec: str) -> list[Network]:
+    """``KB_TRUSTED_PROXIES``: comma-separated IP addresses or CIDR networks."""
+    networks = []
+    for item in (part.strip() for part in spec.split(",")):
+        if item:
+            try:
+                networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError as exc:
+                raise BadInput(f"KB_TRUSTED_PROXIES: {item!r} is not an IP address or network") from exc
+    return networks
+
+
+def _trusted(host: str, networks: list[Network]) -> bool:
+    try:
+        address = ipaddress.ip_address(host.strip().strip("[]"))
+    except ValueError:
+        return False
+    return any(address in net for net in networks)
+
+
+class BehindProxy:
+    """kb behind a reverse proxy.
+
+    ``root_path`` ("/kb"): the prefix the proxy serves kb under; requests arrive with it stripped or not, and
+    leave with it in every link, redirect and the API docs (the scope's ``path`` carries the prefix, as ASGI
+    servers do with ``--root-path``). Only when the direct peer is in ``trusted`` are ``X-Forwarded-For``
+    (the client: the right-most address that is not a trusted proxy) and ``X-Forwarded-Proto`` taken;
+    anyone else's are ignored.
+    """
+
+    def __init__(self, app: ASGIApp, root_path: str = "", trusted: list[Network] | None = None) -> None:
+        self.app = app
+        self.root = root_path.rstrip("/")
+        self.trusted = trusted or []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        if self.root:
+            root = self.root
+            path = str(scope["path"])
+            if not (path == root or path.startswith(root + "/")):
+                scope["path"] = root + path
+                raw = scope.get("raw_path")
+                if raw is not None:
+                    scope["raw_path"] = root.encode() + raw
+            scope["root_path"] = root
+            if scope["path"] == root and scope["type"] == "http":  # /kb: the web app is at /kb/
+                query = scope.get("query_string", b"")
+                location = (root + "/" + ("?" + query.decode("latin-1") if query else "")).encode()
+                await send({"type": "http.response.start", "status": 307,
+                            "headers": [(b"location", location), (b"content-length", b"0")]})
+                await send({"type": "http.response.body", "body": b""})
+                return
+        client = scope.get("client")
+        if self.trusted and client and _trusted(str(client[0]), self.trusted):
+            scope[TRUSTED] = True
+            forwarded: list[str] = []
+            proto = ""
+            for name, value in scope.get("headers") or []:
+                if name == b"x-forwarded-for":
+                    forwarded += [a.strip() for a in value.decode("latin-1").split(",") if a.strip()]
+                elif name == b"x-forwarded-proto":
+                    proto = value.decode("latin-1").split(",")[-1].strip().lower()
+            if forwarded:
+                real = next((a for a in reversed(forwarded) if not _trusted(a, self.trusted)), forwarded[0])
+                scope["client"] = (real.strip("[]"), 0)
+            if proto in ("http", "https"):
+                scope["scheme"] = proto if scope["type"] == "http" else proto.replace("http", "ws")
+        await self.app(scope, receive, send)
 
 
 def _json_error(status: int, code: str, message: str) -> list[Message]:
@@ -33,7 +122,7 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path = str(scope.get("path", ""))
+        path = route_path(scope)
         limit = self.upload_limit if self.uploads and path.startswith(self.uploads) else self.default
         too_large = _json_error(413, "too_large", f"request body over {limit // 1024} KB")
         declared = dict(scope.get("headers") or []).get(b"content-length", b"0")

@@ -271,9 +271,11 @@ def status_cmd(content: Path | None, index: Path | None, as_json: bool) -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--watch/--no-watch", default=True, show_default=True, help="Reindex when content changes.")
 @click.option("--insecure", is_flag=True, help="Serve a non-loopback address with no users (everyone is admin).")
+@click.option("--root-path", default=None, help="Path prefix behind a reverse proxy, e.g. /kb (default $KB_ROOT_PATH).")
 @content_option
 @index_option
-def serve_cmd(host: str, port: int, watch: bool, insecure: bool, content: Path | None, index: Path | None) -> None:
+def serve_cmd(host: str, port: int, watch: bool, insecure: bool, root_path: str | None, content: Path | None,
+              index: Path | None) -> None:
     """Serve the web app and the HTTP API (the model and index load once, at start-up)."""
 
     def go() -> None:
@@ -282,10 +284,12 @@ def serve_cmd(host: str, port: int, watch: bool, insecure: bool, content: Path |
         import uvicorn
 
         from api.app import create_app
+        from api.logs import configure_logging
         from kb.errors import Forbidden
         from kb.users import Users
 
-        s = Settings.from_env(content_dir=content, index_dir=index, watch=watch)
+        s = Settings.from_env(content_dir=content, index_dir=index, watch=watch, root_path=root_path)
+        configure_logging(s, verbose=logging.getLogger().isEnabledFor(logging.INFO))
         try:
             loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
         except ValueError:
@@ -297,8 +301,10 @@ def serve_cmd(host: str, port: int, watch: bool, insecure: bool, content: Path |
             click.echo("warning: no users configured: kb runs open (no sign-in), every visitor is admin."
                        " Add users with `kb users add` to require tokens.", err=True)
         app = create_app(s, _embedder(s))
-        click.echo(f"kb is serving {s.content_dir} on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        base = f"http://{host}:{port}{s.prefix}/"
+        click.echo(f"kb is serving {s.content_dir} on {base}  (API docs: {base}docs)")
+        # Forwarded headers are read by the app itself, only from KB_TRUSTED_PROXIES (uvicorn would trust loopback).
+        uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False, access_log=False)
 
     _run(go)
 

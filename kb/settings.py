@@ -29,6 +29,10 @@ ENVIRONMENT = {
     "KB_RATE_LIMIT": "rate_limit",
     "KB_AUDIT": "audit",
     "KB_TODAY": "today",
+    "KB_ROOT_PATH": "root_path",
+    "KB_TRUSTED_PROXIES": "trusted_proxies",
+    "KB_LOG_FORMAT": "log_format",
+    "KB_LOG_QUESTIONS": "log_questions",
 }
 
 
@@ -50,6 +54,10 @@ class Settings:
     rate_limit: int = 120
     audit: bool = True
     today: str = ""  # YYYY-MM-DD: the day kb takes as today (a demo shown on a fixed day); empty: the real date
+    root_path: str = ""  # the path prefix a reverse proxy serves kb under ("/kb"); empty: served at the root
+    trusted_proxies: str = ""  # comma-separated IPs/CIDRs whose X-Forwarded-* headers count; empty: nobody's
+    log_format: str = "text"  # or "json": one JSON object a line
+    log_questions: bool = False  # log the question text of /api/ask and /api/search (off: never logged)
 
     def clock(self) -> Callable[[], dt.date]:
         """What day it is: the fixed ``today`` when set, else the real date."""
@@ -85,6 +93,12 @@ class Settings:
             else:
                 typed[name] = value
         return replace(self, **typed)
+
+    @property
+    def prefix(self) -> str:
+        """``root_path`` normalised: "" or "/kb" (a leading slash, no trailing one)."""
+        path = self.root_path.strip().strip("/")
+        return f"/{path}" if path else ""
 
     @property
     def max_file_bytes(self) -> int:

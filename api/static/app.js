@@ -1,6 +1,13 @@
 /* kb web front end: hash routing, plain DOM, no dependencies. */
 'use strict';
 (function () {
+  /** Where kb is served: "/" or, behind a reverse proxy, its prefix ("/kb/"); this script is at BASE + static/app.js. */
+  const BASE = (() => {
+    const src = document.currentScript && document.currentScript.src;
+    return src ? new URL('../', src).pathname : '/';
+  })();
+  /** A server URL ("/api/me") under the prefix ("/kb/api/me"): no absolute URL escapes it. */
+  function served(url) { return BASE + url.replace(/^\//, ''); }
   /** Every UI string: key -> [Russian, English]. */
   const I18N = {
     skip: ['Перейти к содержимому', 'Skip to content'], navLabel: ['Разделы', 'Sections'],
@@ -364,7 +371,7 @@
       opts.body = JSON.stringify(body);
     }
     let res;
-    try { res = await fetch(url, opts); } catch (e) {
+    try { res = await fetch(served(url), opts); } catch (e) {
       const err = new Error(t('networkError'));
       err.network = true; // no answer at all (an upload over the size limit can end so too)
       throw err;
@@ -1942,7 +1949,7 @@
 
   async function whoAmI() {
     try {
-      const res = await fetch('/api/me', { headers: { Accept: 'application/json' } });
+      const res = await fetch(served('/api/me'), { headers: { Accept: 'application/json' } });
       if (res.ok) {
         state.me = await res.json();
         state.csrf = state.me.csrf || '';
