@@ -20,7 +20,7 @@ from kb.embedding import Embedder
 from kb.settings import Settings
 from kb.users import Users
 
-from .conftest import build, copy_fixtures, make_settings
+from .conftest import build, copy_demo, copy_fixtures, make_settings
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -59,6 +59,27 @@ def server(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iter
     build(settings, embedder)
     with serving(settings, embedder) as url:
         yield url
+
+
+@contextmanager
+def demo_site(tmp: Path, demo_settings: Settings, embedder: Embedder, today: dt.date,
+              users: dict[str, str] | None = None) -> Iterator[tuple[str, Settings, dict[str, str]]]:
+    """A served, writable copy of the demo knowledge base taking ``today`` as today, with ``users`` (name -> role):
+    its URL, settings and the users' tokens."""
+    settings = copy_demo(tmp, demo_settings)
+    store = Users(settings.data_dir)
+    tokens = {name: store.add(name, role) for name, role in (users or {}).items()}
+    with serving(settings, embedder, clock=lambda: today) as url:
+        yield url, settings, tokens
+
+
+def sign_in(page: Page, url: str, token: str) -> None:
+    """Sign in on the web app's sign-in page with ``token``."""
+    page.goto(url + "/")
+    expect(page.locator("#token")).to_be_visible(timeout=15_000)
+    page.fill("#token", token)
+    page.press("#token", "Enter")
+    expect(page.locator("#question")).to_be_visible(timeout=15_000)
 
 
 @contextmanager

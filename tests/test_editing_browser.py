@@ -12,10 +12,9 @@ from playwright.sync_api import Page, expect
 from kb.embedding import Embedder
 from kb.search import Index
 from kb.settings import Settings
-from kb.users import Users
 
-from .conftest import TODAY, copy_demo
-from .test_browser import chromium, serving
+from .conftest import TODAY
+from .test_browser import chromium, demo_site, sign_in
 
 CARD = "clients/romashka.md"
 OTHER = "clients/severtrans.md"
@@ -26,20 +25,10 @@ FLEET_LINE = "У «Ромашки» собственный автопарк: 14 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory, demo_settings: Settings, demo_index: Index,
          embedder: Embedder) -> Iterator[tuple[str, Settings, dict[str, str]]]:
-    settings = copy_demo(tmp_path_factory.mktemp("editing-browser"), demo_settings)
-    users = Users(settings.data_dir)
-    tokens = {"eva": users.add("eva", "editor"), "oleg": users.add("oleg", "editor"),
-              "rita": users.add("rita", "reader")}
-    with serving(settings, embedder, clock=lambda: TODAY) as url:
-        yield url, settings, tokens
+    with demo_site(tmp_path_factory.mktemp("editing-browser"), demo_settings, embedder, TODAY,
+                   {"eva": "editor", "oleg": "editor", "rita": "reader"}) as found:
+        yield found
 
-
-def sign_in(page: Page, url: str, token: str) -> None:
-    page.goto(url + "/")
-    expect(page.locator("#token")).to_be_visible(timeout=15_000)
-    page.fill("#token", token)
-    page.press("#token", "Enter")
-    expect(page.locator("#question")).to_be_visible(timeout=15_000)
 
 
 def open_editor(page: Page, url: str, path: str) -> str:

@@ -16,8 +16,7 @@ from kb.embedding import Embedder
 from kb.search import Index
 from kb.settings import Settings
 
-from .conftest import copy_demo
-from .test_browser import chromium, serving
+from .test_browser import chromium, demo_site
 
 # The day the demo's dates are written for (Makefile: DEMO_TODAY): Romashka's "Запуск РЦ Колпино" (due
 # 15.11.2026) is 17 days overdue then.
@@ -30,8 +29,7 @@ ORDER = ["overdue", "due", "later", "done", "past"]
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, demo_settings: Settings, demo_index: Index,
            embedder: Embedder) -> Iterator[str]:
-    settings = copy_demo(tmp_path_factory.mktemp("handover-browser"), demo_settings)
-    with serving(settings, embedder, clock=lambda: TODAY) as url:
+    with demo_site(tmp_path_factory.mktemp("handover-browser"), demo_settings, embedder, TODAY) as (url, _, _):
         yield url
 
 

@@ -13,15 +13,14 @@ from pathlib import Path
 
 import docx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from kb.embedding import Embedder
 from kb.search import Index
 from kb.settings import Settings
-from kb.users import Users
 
-from .conftest import FIXTURES, TODAY, copy_demo
-from .test_browser import chromium, serving
+from .conftest import FIXTURES, TODAY
+from .test_browser import chromium, demo_site, sign_in
 
 FACT = "Пропуск на РЦ Шушары оформляет охрана за 3 рабочих дня"
 QUESTION = "Кто оформляет пропуск на РЦ Шушары у Ромашки и за сколько дней?"
@@ -33,19 +32,10 @@ Site = tuple[str, Settings, dict[str, str]]
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory, demo_settings: Settings, demo_index: Index,
          embedder: Embedder) -> Iterator[Site]:
-    settings = copy_demo(tmp_path_factory.mktemp("import-browser"), demo_settings)
-    users = Users(settings.data_dir)
-    tokens = {"eva": users.add("eva", "editor"), "rita": users.add("rita", "reader")}
-    with serving(settings, embedder, clock=lambda: TODAY) as url:
-        yield url, settings, tokens
+    with demo_site(tmp_path_factory.mktemp("import-browser"), demo_settings, embedder, TODAY,
+                   {"eva": "editor", "rita": "reader"}) as found:
+        yield found
 
-
-def sign_in(page: Page, url: str, token: str) -> None:
-    page.goto(url + "/")
-    expect(page.locator("#token")).to_be_visible(timeout=15_000)
-    page.fill("#token", token)
-    page.press("#token", "Enter")
-    expect(page.locator("#question")).to_be_visible(timeout=15_000)
 
 
 def pass_note(folder: Path) -> Path:

@@ -11,15 +11,14 @@ from kb.embedding import Embedder
 from kb.search import Index
 from kb.settings import Settings
 
-from .conftest import TODAY, copy_demo
-from .test_browser import chromium, serving
+from .conftest import TODAY
+from .test_browser import chromium, demo_site
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, demo_settings: Settings, demo_index: Index,
            embedder: Embedder) -> Iterator[str]:
-    settings = copy_demo(tmp_path_factory.mktemp("sales-browser"), demo_settings)
-    with serving(settings, embedder, clock=lambda: TODAY) as url:
+    with demo_site(tmp_path_factory.mktemp("sales-browser"), demo_settings, embedder, TODAY) as (url, _, _):
         yield url
 
 
