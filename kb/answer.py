@@ -15,7 +15,7 @@ from kb.search import Filters, Hit, Index, Ranking, Vector
 from kb.spans import MAX_SPAN_CHARS as MAX_ANSWER_CHARS
 from kb.spans import Span, spans
 from kb.store import PassageRow
-from kb.text import content_stems, learn, script, stem, terms, topical
+from kb.text import STOPWORDS, content_stems, is_noun, learn, script, stem, terms, topical
 
 SOURCES = 5
 # Logistic model over retrieval and answer features, fitted by bench/calibrate.py on ../shared/eval
@@ -243,6 +243,18 @@ def _best_sentence(index: Index, qvec: np.ndarray, row: PassageRow) -> str:
     return " ".join([row.heading, units[int(np.argmax(vecs @ qvec))].text])
 
 
+def unknown_words(index: Index, question: str, named: Match) -> list[str]:
+    """The things a question asks about that no document names: its Russian nouns (its client's name and the
+    glossary's slang left out) that no passage of the index holds, when the index knows most of its other topic
+    words (a question in a language the base is barely written in is no evidence)."""
+    name_stems = {stem(w) for w in _named_words(question, named)}
+    found = [(w, stem(w)) for w in words(question) if stem(w) not in name_stems and w not in STOPWORDS]
+    topic = [(w, t) for w, t in found if len(t) > 2 and not any(c.isdigit() for c in w)]
+    known = [t for _, t in topic if t in index.df]
+    unknown = [w for w, t in topic if t not in index.df and is_noun(w) and not index.glossary.knows(w)]
+    return unknown if topic and len(known) * 3 >= len(topic) * 2 else []
+
+
 def _named_words(question: str, named: Match) -> list[str]:
     return [w for w in words(question) if fold(w) in named.words]
 
@@ -300,6 +312,7 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
     this question (with these filters) is reused, not fetched again.
     """
     filters = filters or Filters()
+    asked_as = question  # as the person wrote it: slang the glossary knows is not an unknown word
     own = index.in_own_words(question)
     if own != question:
         question, qvec, ranking = own, None, None
@@ -332,6 +345,10 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
     # On the topic without the value asked for, or without the model or code the question names ("NT-HP 120"
     # against a table of NT-HP 45-90): never said with confidence.
     if not chosen.holds or not names_codes(question, " ".join([top.title, *top.heading_path, top.text])):
+        conf = min(conf, UNSURE_AT_MOST)
+    # A topic word of the question that no document uses ("хладагент", "пересдача"), in the language of the answer:
+    # the thing asked about is not written down anywhere, whatever the passage is about.
+    if script(question) == script(top.text) and unknown_words(index, asked_as, named):
         conf = min(conf, UNSURE_AT_MOST)
     # An amount the question gives that no range or value of the answering passage covers ("на 5 лет" against
     # rows for 1, 2 and 3 years): the passage is about the topic, not this case.

@@ -70,6 +70,10 @@ class Glossary:
                     entries.setdefault(str(term), []).extend(str(v) for v in found)
         return cls(entries)
 
+    def knows(self, word: str) -> bool:
+        """Whether ``word`` is a variant the glossary has a term for ("юзера", "допник")."""
+        return (stem(word.lower()),) in self._map
+
     def expand(self, text: str, known: Callable[[str], bool] = lambda _: False) -> str:
         """``text`` in the documents' words: a variant the index never saw ("юзера") is replaced by the documents'
         word for it; one it knows ("ДС", which cards use too) stays, with that word added at the end."""

@@ -48,6 +48,12 @@ def _whole_email(match: re.Match[str]) -> str:
     return " " + "".join(_WORD.findall(match.group(0).lower())).replace("_", "") + " "
 
 
+def is_noun(word: str) -> bool:
+    """Whether a word is most likely a Russian noun (pymorphy3; words in other scripts are not told apart)."""
+    word = word.lower()
+    return bool(_CYRILLIC.search(word)) and _MORPH.parse(word)[0].tag.POS == "NOUN"
+
+
 def words(text: str) -> list[str]:
     """The words of ``text`` that become its terms, in order: lower-cased, split at underscores, e-mails whole."""
     return _WORD.findall(_EMAIL.sub(_whole_email, text).lower().replace("_", " "))

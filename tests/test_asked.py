@@ -6,7 +6,7 @@ import pytest
 
 from kb.asked import DATE, EMAIL, NUMBER, PERSON, PHONE, asked, fits, holds, names_codes, quantities, value_terms
 from kb.glossary import Glossary
-from kb.text import stem
+from kb.text import is_noun, stem
 
 
 @pytest.mark.parametrize(("question", "kind"), [
@@ -84,3 +84,8 @@ def test_slang_is_searched_in_the_documents_words() -> None:
     # an unknown one is replaced by the term and the short forms the documents do use
     assert glossary.expand("какой допсоглашение", known.__contains__) == "какой дополнительное соглашение (дс)"
     assert glossary.expand("какой курс биткоина?", known.__contains__) == "какой курс биткоина?"
+
+
+def test_nouns_are_told_apart_for_russian_words_only() -> None:
+    assert is_noun("хладагент") and is_noun("пересдача")
+    assert not is_noun("продлил") and not is_noun("семи") and not is_noun("long")
