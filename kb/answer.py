@@ -205,8 +205,7 @@ def absent_field(index: Index, question: str, qvec: np.ndarray, named: Match, hi
     # Words are compared only where the client's documents are in the question's language, and only those
     # of the other card's answering section count: they name the field ("кредитный лимит"), not the topic.
     lacking = [t for t in weights if not _terms_in(index, t, *mine) and _terms_in(index, t, *others)]
-    other_ids = np.array([r[0] for r in index.store.conn.execute(*others)], dtype=np.int64)
-    best = index.dense(qvec, FIELD_SECTIONS, other_ids)
+    best = index.dense(qvec, FIELD_SECTIONS, index.card_passages_except(named.client))
     if not best:
         return None
     pid, score = max(best.items(), key=lambda kv: kv[1])
@@ -226,8 +225,7 @@ def absent_field(index: Index, question: str, qvec: np.ndarray, named: Match, hi
         return row
     if script(row.heading) != language:  # headings in another language say nothing about what is missing
         return None
-    mine_ids = np.array([r[0] for r in index.store.conn.execute(*mine)], dtype=np.int64)
-    own = max(index.dense(qvec, 1, mine_ids).values(), default=0.0)
+    own = max(index.dense(qvec, 1, index.passages_of(named.client)).values(), default=0.0)
     # The field is the other card's section or any section above it ("Условия оплаты > Отсрочка").
     alike = any(len(w & (h := _heading_words(heading))) * 2 >= max(len(w | h), 1)
                 for w in map(_heading_words, row.heading_path[1:] or row.heading_path) for heading in headings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import re
@@ -179,6 +180,24 @@ class Index:
         self.faiss = vector_index(embedder.dim, self.size)
         if len(ids):
             self.faiss.add_with_ids(vecs, ids)
+
+    @functools.cached_property
+    def _client_passages(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        rows = self.store.conn.execute(
+            "SELECT p.id, d.client, d.type = 'client' FROM passages p JOIN documents d ON d.id = p.doc_id "
+            "WHERE d.client != ''").fetchall()
+        return (np.array([r[0] for r in rows], dtype=np.int64), np.array([r[1] for r in rows], dtype=object),
+                np.array([bool(r[2]) for r in rows], dtype=bool))
+
+    def passages_of(self, client: str) -> np.ndarray:
+        """The passage ids of a client's documents (read once per index)."""
+        ids, clients, _ = self._client_passages
+        return np.asarray(ids[clients == client], dtype=np.int64)
+
+    def card_passages_except(self, client: str) -> np.ndarray:
+        """The passage ids of every other client's card."""
+        ids, clients, cards = self._client_passages
+        return np.asarray(ids[cards & (clients != client)], dtype=np.int64)
 
     def idf(self, term: str) -> float:
         """Inverse document frequency of a stemmed term; terms the index never saw weigh most."""

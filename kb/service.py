@@ -124,6 +124,20 @@ def readable(doc: DocumentRow, groups: frozenset[str] | None) -> bool:
     return groups is None or not access or bool(set(access) & groups)
 
 
+def _due_of(client: str, docs: list[tuple[DocumentRow, Document]], day: dt.date, within: int) -> list[DueItem]:
+    """A client's dated items that are overdue, due within ``within`` days, or later (its card first in ``docs``)."""
+    card = docs[0][0]
+    lines = [st for _, doc in docs for st in statements(doc)]
+    out = []
+    for row, doc in docs:
+        for item in dated(doc, _date(row.verified) or day):
+            state, done = status(item, day, within, lines)
+            if state in (OVERDUE, DUE, LATER):
+                out.append(DueItem(item, client, card.title, owner_name(card.owner or row.owner), state,
+                                   (item.date - day).days, done))
+    return out
+
+
 def _fold(text: str) -> str:
     return " ".join(text.lower().replace("ё", "е").split())
 
@@ -331,20 +345,9 @@ class KnowledgeBase:
         """
         day = today or self.clock()
         wanted = owner.lower().replace("ё", "е").strip()
-        out: list[DueItem] = []
-        for cid, docs in self.client_documents(groups, client).items():
-            card = docs[0][0]
-            if wanted and wanted not in card.owner.lower().replace("ё", "е"):
-                continue
-            lines = [st for _, doc in docs for st in statements(doc)]
-            for row, doc in docs:
-                base = _date(row.verified) or day
-                for item in dated(doc, base):
-                    state, done = status(item, day, within, lines)
-                    if state in (OVERDUE, DUE, LATER):
-                        out.append(DueItem(item, cid, card.title, owner_name(card.owner or row.owner), state,
-                                           (item.date - day).days, done))
-        return out
+        return [item for cid, docs in self.client_documents(groups, client).items()
+                if not wanted or wanted in docs[0][0].owner.lower().replace("ё", "е")
+                for item in _due_of(cid, docs, day, within)]
 
     def owners(self, name: str) -> list[str]:
         """Owners of client documents whose name or e-mail holds ``name`` (case and ё folded), each once."""
@@ -365,7 +368,6 @@ class KnowledgeBase:
         name = names[0]
         docs_by_client = {c: docs for c, docs in self.client_documents(groups).items()
                           if owner_name(docs[0][0].owner) == name}
-        due = self.due(day, 30, "", "", groups) if docs_by_client else []
         open_gaps = [g for g in self.gaps("open") if g.client in docs_by_client] if docs_by_client else []
         clients = []
         for cid, docs in docs_by_client.items():
@@ -375,7 +377,7 @@ class KnowledgeBase:
             stale = [(row.path, row.title, f) for row, _ in docs if (f := of_document(row, day)).stale]
             clients.append(ClientHandover(
                 cid, card.title, card.path if card.type == "client" else "", tuple(who),
-                tuple(sorted((i for i in due if i.client == cid), key=sort_key)), tuple(open_items(lines)),
+                tuple(sorted(_due_of(cid, docs, day, 30), key=sort_key)), tuple(open_items(lines)),
                 tuple(g for g in open_gaps if g.client == cid), tuple(stale), tuple(missing_parts(lines, who))))
         clients.sort(key=lambda c: (min((sort_key(i) for i in c.due), default=(9, dt.date.max)), c.title.lower()))
         return Handover(name, " ".join(to.split()), day.isoformat(), tuple(clients))
