@@ -1,5 +1,5 @@
 # `make run`: set up, index content/ and serve (no root, no browser). `make test`: the same set-up, Chromium for the
-# browser tests (Debian's package), then the whole suite.
+# browser tests and PostgreSQL 15 (Debian's packages), then the whole suite.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -19,9 +19,11 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# Only the browser tests need Chromium; installing it needs root (apt-get), serving never does.
+# Only the tests need Chromium (browser tests) and PostgreSQL 15 (the shared back end, started by the tests
+# themselves in a temporary folder); installing them needs root (apt-get), serving never does.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; }
+	@command -v chromium >/dev/null 2>&1 && test -x /usr/lib/postgresql/15/bin/pg_ctl || { apt-get update -qq \
+		&& apt-get install -y -qq --no-install-recommends chromium postgresql-15; }
 
 # The demo's dates (overdue promises, deadlines within 30 days, later ones) are written for this day.
 DEMO_TODAY ?= 2026-12-02

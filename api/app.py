@@ -461,7 +461,7 @@ def create_app(settings: Settings, embedder: Embedder | None = None,
     (default: the settings' ``KB_TODAY``, else the real date)."""
     clock = clock or settings.clock()
     kb = KnowledgeBase(settings, embedder, clock)
-    users = Users(settings.data_dir)
+    users = Users(settings.data_dir, settings.database_url)
     auth = Auth(users, settings.rate_limit, cookie_path=settings.prefix + "/")
     trusted = trusted_networks(settings.trusted_proxies)
     metrics = _Metrics()

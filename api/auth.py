@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import threading
-import time
-from dataclasses import dataclass
 
 from fastapi import Request, Response
 
@@ -24,22 +21,14 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-@dataclass(frozen=True)
-class Session:
-    token: str
-    csrf: str
-    expires: float
-
-
 class Auth:
     """Resolves a request to a user; with no users configured every request is the local user."""
 
     def __init__(self, users: Users, per_minute: int, cookie_path: str = "/") -> None:
         self.users = users
-        self.limiter = RateLimiter(per_minute)
+        # Several servers on one PostgreSQL share one bucket per user; a single server keeps them in memory.
+        self.limiter = RateLimiter(per_minute, shared=users.take if users.db.postgres else None)
         self.cookie_path = cookie_path  # the root path behind a proxy ("/kb/"): the cookie goes to kb alone
-        self._sessions: dict[str, Session] = {}
-        self._lock = threading.Lock()
 
     def open(self) -> bool:
         return not self.users.any()
@@ -55,12 +44,12 @@ class Auth:
             if scheme.lower() == "bearer":
                 user = self.users.authenticate(token.strip())
         else:
-            session = self._session(request.cookies.get(COOKIE, ""))
+            session = self.users.session(request.cookies.get(COOKIE, ""))
             if session is not None:
+                user, csrf = session
                 if request.method not in ("GET", "HEAD", "OPTIONS") and not secrets.compare_digest(
-                        request.headers.get("x-csrf-token", ""), session.csrf):
+                        request.headers.get("x-csrf-token", ""), csrf):
                     raise Forbidden("missing or wrong X-CSRF-Token for a signed-in form post")
-                user = self.users.authenticate(session.token)
         if user is None:
             self.limit(f"address {client_address(request)}")  # anonymous: by the client's address
             raise Unauthorized("sign in, or send Authorization: Bearer <token>")
@@ -82,31 +71,19 @@ class Auth:
     def sign_in(self, token: str, request: Request, response: Response) -> tuple[User, str]:
         """Start a web session for a valid token: an HttpOnly, SameSite=Strict cookie (Secure over HTTPS, as
         the client sees it behind a trusted proxy) and a CSRF token."""
-        user = self.users.authenticate(token)
-        if user is None:
+        opened = self.users.open_session(token, SESSION_SECONDS)
+        if opened is None:
             self.limit(f"address {client_address(request)}")
             raise Unauthorized("unknown or revoked token")
-        sid = secrets.token_urlsafe(32)
-        csrf = secrets.token_urlsafe(24)
-        with self._lock:
-            self._sessions[sid] = Session(token, csrf, time.time() + SESSION_SECONDS)
+        user, sid, csrf = opened
         response.set_cookie(COOKIE, sid, max_age=SESSION_SECONDS, httponly=True, samesite="strict",
                             secure=request.url.scheme == "https", path=self.cookie_path)
         return user, csrf
 
     def sign_out(self, request: Request, response: Response) -> None:
-        with self._lock:
-            self._sessions.pop(request.cookies.get(COOKIE, ""), None)
+        self.users.close_session(request.cookies.get(COOKIE, ""))
         response.delete_cookie(COOKIE, path=self.cookie_path)
 
     def csrf(self, request: Request) -> str:
-        session = self._session(request.cookies.get(COOKIE, ""))
-        return session.csrf if session else ""
-
-    def _session(self, sid: str) -> Session | None:
-        with self._lock:
-            session = self._sessions.get(sid)
-            if session is not None and session.expires < time.time():
-                del self._sessions[sid]
-                session = None
-        return session
+        session = self.users.session(request.cookies.get(COOKIE, ""))
+        return session[1] if session else ""

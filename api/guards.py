@@ -6,6 +6,7 @@ import ipaddress
 import json
 import threading
 import time
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -163,9 +164,11 @@ class _TooLarge(Exception):
 class RateLimiter:
     """A token bucket per key: ``rate`` requests a minute, bursts up to ``burst``."""
 
-    def __init__(self, per_minute: int, burst: int | None = None) -> None:
+    def __init__(self, per_minute: int, burst: int | None = None,
+                 shared: Callable[[str, float, float], float] | None = None) -> None:
         self.rate = per_minute / 60.0
         self.burst = float(burst or per_minute)
+        self.shared = shared  # (key, rate a second, burst) -> seconds to wait: buckets every server shares
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
@@ -173,6 +176,8 @@ class RateLimiter:
         """0 when the request may go ahead, else the seconds to wait; a rate of 0 means no limit."""
         if self.rate <= 0:
             return 0.0
+        if self.shared is not None:
+            return self.shared(key, self.rate, self.burst)
         now = time.monotonic() if now is None else now
         with self._lock:
             tokens, last = self._buckets.get(key, (self.burst, now))

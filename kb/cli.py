@@ -8,9 +8,12 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from kb.users import Users
 
 from kb.errors import KbError
 from kb.settings import Settings
@@ -239,6 +242,13 @@ def eval_cmd(set_dir: Path, mode: str, negatives: tuple[Path, ...], corpus: Path
     _run(go)
 
 
+def _users() -> Users:
+    from kb.users import Users
+
+    s = _settings()
+    return Users(s.data_dir, s.database_url)
+
+
 @main.command("status")
 @content_option
 @index_option
@@ -294,7 +304,7 @@ def serve_cmd(host: str, port: int, watch: bool, insecure: bool, root_path: str 
             loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
         except ValueError:
             loopback = False
-        if not Users(s.data_dir).any():
+        if not Users(s.data_dir, s.database_url).any():
             if not loopback and not insecure:
                 raise Forbidden(f"no users are configured: refusing to serve {host} to the network open to all."
                                 " Add one with `kb users add NAME --role admin`, or pass --insecure.")
@@ -524,7 +534,7 @@ def reassign_cmd(owner: str, new_owner: str, client: str, content: Path | None, 
         s = _settings(content, index)
         changed = _kb(s).reassign(owner, new_owner, client)
         detail = f"{owner} -> {new_owner}" + (f" ({client})" if client else "")
-        Users(s.data_dir).audit(f"cli:{getpass.getuser()}", "reassign", detail, changed)
+        Users(s.data_dir, s.database_url).audit(f"cli:{getpass.getuser()}", "reassign", detail, changed)
 
         def human() -> None:
             click.echo(f"{len(changed)} document(s) now owned by {new_owner}")
@@ -719,10 +729,9 @@ def users_add(name: str, role: str, groups: str, as_json: bool) -> None:
     """Add a user and print their token once."""
 
     def go() -> None:
-        from kb.users import Users
 
         group_list = [g for g in groups.split(",") if g.strip()]
-        token = Users(_settings().data_dir).add(name, role, group_list)
+        token = _users().add(name, role, group_list)
         data = {"name": name, "role": role, "groups": sorted({g.strip() for g in group_list}), "token": token}
         _emit(data, as_json, lambda: click.echo(f"{name} ({role}); token, shown once:\n{token}"))
 
@@ -735,9 +744,8 @@ def users_list(as_json: bool) -> None:
     """The active users, their roles and groups."""
 
     def go() -> None:
-        from kb.users import Users
 
-        users = Users(_settings().data_dir).active()
+        users = _users().active()
         data = [{"name": u.name, "role": u.role, "groups": sorted(u.groups or ())} for u in users]
 
         def human() -> None:
@@ -755,9 +763,8 @@ def users_revoke(name: str) -> None:
     """Revoke a user's token at once."""
 
     def go() -> None:
-        from kb.users import Users
 
-        Users(_settings().data_dir).revoke(name)
+        _users().revoke(name)
         click.echo(f"revoked {name}")
 
     _run(go)

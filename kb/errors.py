@@ -10,6 +10,7 @@
     ├── IndexMissing (503)
     ├── ModelError (500)
     └── StoreError (500)
+        └── Unavailable (503)
 """
 
 
@@ -83,3 +84,10 @@ class StoreError(KbError):
     """The index or data database cannot be read or written."""
 
     code = "store"
+
+
+class Unavailable(StoreError):
+    """The shared database (PostgreSQL) cannot be reached for now: retry shortly."""
+
+    status = 503
+    code = "database_unavailable"

@@ -167,7 +167,7 @@ class KnowledgeBase:
         self._index: Index | None = None
         self._reindex_lock = threading.Lock()
         self._content_lock = threading.Lock()
-        self.data = DataStore(settings.data_dir)
+        self.data = DataStore(settings.data_dir, settings.database_url)
 
     @property
     def content_lock(self) -> threading.Lock:

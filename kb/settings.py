@@ -18,6 +18,7 @@ ENVIRONMENT = {
     "KB_CONTENT_DIR": "content_dir",
     "KB_INDEX_DIR": "index_dir",
     "KB_DATA_DIR": "data_dir",
+    "KB_DATABASE_URL": "database_url",
     "KB_MODEL": "model",
     "KB_RUNTIME": "runtime",
     "KB_CACHE_DIR": "cache_dir",
@@ -43,6 +44,7 @@ class Settings:
     content_dir: Path = Path("content")
     index_dir: Path = Path(".kb/index")
     data_dir: Path = Path(".kb/data")
+    database_url: str = ""  # postgresql://…: users' data and index generations shared by several servers
     model: str = DEFAULT_MODEL
     runtime: str = "openvino"  # or "onnx" (ONNX Runtime) or "torch"; other models than the default run on torch
     cache_dir: Path = Path.home() / ".cache" / "kb"

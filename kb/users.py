@@ -1,4 +1,4 @@
-"""Users, roles and tokens, in the data database that ingest never touches.
+"""Users, roles, tokens and web sessions, in the data database that ingest never touches.
 
 Only a salted hash of each token is stored; the token itself is shown once, when the user is added.
 """
@@ -10,14 +10,12 @@ import hmac
 import json
 import re
 import secrets
-import sqlite3
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from kb.errors import BadInput, NotFound, StoreError
-from kb.migrations import connect
+from kb.db import Database, open_database
+from kb.errors import BadInput, NotFound
 
 ROLES = ("reader", "editor", "admin")
 _NAME = re.compile(r"^[\w.@-]{1,64}$", re.UNICODE)
@@ -50,18 +48,13 @@ def _hash(salt: str, secret: str) -> str:
 
 
 class Users:
-    """The users and the audit log of one data folder (SQLite, WAL)."""
+    """The users, their web sessions and the audit log: SQLite in the data folder, or PostgreSQL at ``url``."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self._lock = threading.Lock()
-        try:
-            self._conn = connect(data_dir)  # created, or migrated to this kb's format (kb.migrations)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the users database in {data_dir}: {exc}") from exc
+    def __init__(self, data_dir: Path, url: str = "") -> None:
+        self.db: Database = open_database(data_dir, url)  # created, or migrated to this kb's format
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self.db.close()
 
     def add(self, name: str, role: str, groups: list[str] | tuple[str, ...] = ()) -> str:
         """Create a user and return their token (shown once; only its hash is kept)."""
@@ -74,57 +67,94 @@ class Users:
             raise BadInput("a group name is 1-64 letters, digits, _ or -")
         salt = secrets.token_hex(16)
         secret = secrets.token_urlsafe(32)
-        with self._lock:
-            if self._conn.execute("SELECT 1 FROM users WHERE name = ? AND revoked IS NULL", (name,)).fetchone():
+        with self.db.transaction() as tx:
+            if tx.row("SELECT 1 FROM users WHERE name = ? AND revoked IS NULL", (name,)):
                 raise BadInput(f"user {name!r} exists; revoke it first")
-            self._conn.execute("DELETE FROM users WHERE name = ?", (name,))
-            cur = self._conn.execute(
+            tx.run("DELETE FROM users WHERE name = ?", (name,))
+            user_id = tx.insert(
                 "INSERT INTO users(name, role, groups, salt, token_hash, created) VALUES (?, ?, ?, ?, ?, ?)",
                 (name, role, json.dumps(clean), salt, _hash(salt, secret), time.time()),
             )
-        return f"kb_{cur.lastrowid}_{secret}"
+        return f"kb_{user_id}_{secret}"
 
     def revoke(self, name: str) -> None:
-        with self._lock:
-            cur = self._conn.execute("UPDATE users SET revoked = ? WHERE name = ? AND revoked IS NULL",
-                                     (time.time(), name))
-        if cur.rowcount == 0:
+        with self.db.transaction() as tx:
+            changed = tx.run("UPDATE users SET revoked = ? WHERE name = ? AND revoked IS NULL", (time.time(), name))
+            tx.run("DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE name = ?)", (name,))
+        if changed == 0:
             raise NotFound(f"no active user {name!r}")
 
     def active(self) -> list[User]:
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT name, role, groups FROM users WHERE revoked IS NULL ORDER BY name").fetchall()
+        rows = self.db.rows("SELECT name, role, groups FROM users WHERE revoked IS NULL ORDER BY name")
         return [User(r[0], r[1], frozenset(json.loads(r[2]))) for r in rows]
 
     def any(self) -> bool:
-        with self._lock:
-            return self._conn.execute("SELECT 1 FROM users WHERE revoked IS NULL LIMIT 1").fetchone() is not None
+        return self.db.row("SELECT 1 FROM users WHERE revoked IS NULL LIMIT 1") is not None
 
     def authenticate(self, token: str) -> User | None:
         """The active user a token belongs to, or None; compares in constant time."""
         m = re.fullmatch(r"kb_(\d{1,12})_([\w-]{20,100})", token or "")
         if not m:
             return None
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT name, role, groups, salt, token_hash FROM users WHERE id = ? AND revoked IS NULL",
-                (int(m.group(1)),),
-            ).fetchone()
+        row = self.db.row("SELECT name, role, groups, salt, token_hash FROM users WHERE id = ? AND revoked IS NULL",
+                          (int(m.group(1)),))
         if row is None or not hmac.compare_digest(_hash(row[3], m.group(2)), row[4]):
             return None
         return User(row[0], row[1], frozenset(json.loads(row[2])))
 
+    # -- web sessions: in the database, so that a cookie from one server is good on every other -------------
+    def open_session(self, token: str, seconds: float) -> tuple[User, str, str] | None:
+        """A new session for a valid token: (user, session id, CSRF token); None for an unknown token. Only a
+        hash of the session id is stored."""
+        user = self.authenticate(token)
+        if user is None:
+            return None
+        sid = secrets.token_urlsafe(32)
+        csrf = secrets.token_urlsafe(24)
+        now = time.time()
+        with self.db.transaction() as tx:
+            tx.run("DELETE FROM sessions WHERE expires < ?", (now,))
+            tx.run("INSERT INTO sessions(id, user_id, csrf, expires) VALUES (?, ?, ?, ?)",
+                   (_session_key(sid), int(token.split("_")[1]), csrf, now + seconds))
+        return user, sid, csrf
+
+    def session(self, sid: str) -> tuple[User, str] | None:
+        """The user of a live session and its CSRF token; None for an unknown, expired or revoked one."""
+        if not sid:
+            return None
+        row = self.db.row(
+            "SELECT u.name, u.role, u.groups, s.csrf FROM sessions s JOIN users u ON u.id = s.user_id"
+            " WHERE s.id = ? AND s.expires >= ? AND u.revoked IS NULL", (_session_key(sid), time.time()))
+        return None if row is None else (User(row[0], row[1], frozenset(json.loads(row[2]))), row[3])
+
+    def close_session(self, sid: str) -> None:
+        self.db.run("DELETE FROM sessions WHERE id = ?", (_session_key(sid),))
+
+    def take(self, key: str, rate: float, burst: float) -> float:
+        """A token bucket in the database (``rate`` a second, up to ``burst``) that every server shares: 0 when
+        the request may go ahead, else the seconds to wait. PostgreSQL only: the row is locked for the update."""
+        now = time.time()
+        with self.db.transaction() as tx:
+            tx.run("INSERT INTO rate_buckets(key, tokens, at) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING",
+                   (key, burst, now))
+            row = tx.row("SELECT tokens, at FROM rate_buckets WHERE key = ? FOR UPDATE", (key,))
+            assert row is not None
+            tokens = min(burst, float(row[0]) + max(0.0, now - float(row[1])) * rate)
+            granted = tokens >= 1
+            tx.run("UPDATE rate_buckets SET tokens = ?, at = ? WHERE key = ?",
+                   (tokens - 1 if granted else tokens, now, key))
+        return 0.0 if granted else (1 - tokens) / rate
+
+    # -- audit ----------------------------------------------------------------------------------------------
     def audit(self, user: str, action: str, detail: str, documents: list[str]) -> None:
-        with self._lock:
-            self._conn.execute(
-                "INSERT INTO audit(at, user, action, detail, documents) VALUES (?, ?, ?, ?, ?)",
-                (time.time(), user, action, detail, json.dumps(documents, ensure_ascii=False)),
-            )
+        self.db.run('INSERT INTO audit(at, "user", action, detail, documents) VALUES (?, ?, ?, ?, ?)',
+                    (time.time(), user, action, detail, json.dumps(documents, ensure_ascii=False)))
 
     def audit_log(self, limit: int = 200) -> list[AuditEntry]:
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT at, user, action, detail, documents FROM audit ORDER BY id DESC LIMIT ?", (limit,)
-            ).fetchall()
+        rows = self.db.rows('SELECT at, "user", action, detail, documents FROM audit ORDER BY id DESC LIMIT ?',
+                            (limit,))
         return [AuditEntry(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
+
+
+def _session_key(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()

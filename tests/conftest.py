@@ -15,6 +15,8 @@ from kb.ingest import ingest
 from kb.search import Index
 from kb.settings import Settings
 
+from .pgserver import PgServer
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # The day the demo content is read on: clients/severtrans.md, clients/volga-textile.md and
@@ -27,8 +29,26 @@ def copy_fixtures(target: Path) -> None:
     shutil.copytree(FIXTURES, target, ignore=shutil.ignore_patterns("crm"))
 
 
-def make_settings(tmp: Path, content: Path) -> Settings:
-    return Settings.from_env(content_dir=content, index_dir=tmp / "index", data_dir=tmp / "data")
+def make_settings(tmp: Path, content: Path, database_url: str = "") -> Settings:
+    return Settings.from_env(content_dir=content, index_dir=tmp / "index", data_dir=tmp / "data",
+                             database_url=database_url)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PgServer]:
+    """A real PostgreSQL 15 server for the session (Debian's package, run as an unprivileged user)."""
+    server = PgServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """The users' data back end under test: "" (SQLite in the data folder) or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return ""
+    server: PgServer = request.getfixturevalue("postgres")
+    return server.database()
 
 
 @pytest.fixture(scope="session")

@@ -47,7 +47,7 @@ def assert_all_back(settings: Settings, token: str) -> None:
         assert [q.question for q in kb.data.questions()] == ["Есть ли скидка у Ромашки?"]
         assert sorted(g.reason for g in kb.data.gaps()) == ["refused", "unhelpful"]
         assert [e.detail for e in users.audit_log()] == ["Есть ли скидка у Ромашки?"]
-        feedback = kb.data._conn.execute("SELECT question, helpful FROM feedback ORDER BY id").fetchall()
+        feedback = kb.data.db.rows("SELECT question, helpful FROM feedback ORDER BY id")
         assert feedback == [("Какая отсрочка?", 0), ("Кто подписывает?", 1)]
     finally:
         kb.data.close()

@@ -12,6 +12,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -26,13 +27,17 @@ from kb.settings import Settings
 from kb.users import Users
 
 from .conftest import ROOT, build, copy_fixtures, make_settings
+from .pgserver import PgServer
 
 CANARY = "зюзяблик"
 SECRET_DOC = "policies/floor-prices.md"
 
 
-@pytest.fixture(scope="module")
-def secure(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[tuple[TestClient, dict[str, str]]]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def secure(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+           embedder: Embedder) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    """A server with users, on each back end of the users' data."""
+    url = request.getfixturevalue("postgres").database() if request.param == "postgresql" else ""
     tmp = tmp_path_factory.mktemp("trust")
     copy_fixtures(tmp / "content")
     (tmp / "content" / "policies").mkdir()
@@ -40,9 +45,9 @@ def secure(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iter
         "---\ntitle: Минимальные цены\ntype: policy\nclient: lastochka\nowner: Финдиректор\naccess: [management]\n---\n"
         f"# Минимальные цены\n\n## Склад Про\n\nМинимальная цена лицензии Склад Про для Ласточки — 61 000 ₽,"
         f" кодовое слово {CANARY}.\n", "utf-8")
-    settings = make_settings(tmp, tmp / "content")
+    settings = make_settings(tmp, tmp / "content", url)
     build(settings, embedder)
-    users = Users(settings.data_dir)
+    users = Users(settings.data_dir, settings.database_url)
     tokens = {
         "reader": users.add("rita", "reader", ["sales"]),
         "manager": users.add("max", "reader", ["management"]),
@@ -167,17 +172,39 @@ def test_hostile_input_gets_clear_4xx(secure: tuple[TestClient, dict[str, str]])
         assert r.status_code == 200 and "answered" in r.json()
 
 
-def test_rate_limit(tmp_path: Path, embedder: Embedder) -> None:
+def test_rate_limit(tmp_path: Path, embedder: Embedder, database_url: str) -> None:
     copy_fixtures(tmp_path / "content")
     settings = Settings.from_env(content_dir=tmp_path / "content", index_dir=tmp_path / "index",
-                                 data_dir=tmp_path / "data", rate_limit=5)
+                                 data_dir=tmp_path / "data", rate_limit=5, database_url=database_url)
     build(settings, embedder)
-    token = Users(settings.data_dir).add("fast", "reader")
+    token = Users(settings.data_dir, database_url).add("fast", "reader")
     with TestClient(create_app(settings, embedder)) as client:
         codes = [client.get("/api/clients", headers=auth(token)).status_code for _ in range(8)]
         assert codes[:5] == [200] * 5 and codes[-1] == 429
         r = client.get("/api/clients", headers=auth(token))
         assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+
+
+def test_sessions_and_rate_limits_hold_across_servers(tmp_path: Path, embedder: Embedder,
+                                                       postgres: PgServer) -> None:
+    """Two servers on one PostgreSQL: a web session opened on one is good on the other, and a user's requests
+    count against one limit wherever they land."""
+    copy_fixtures(tmp_path / "content")
+    url = postgres.database()
+    one = Settings.from_env(content_dir=tmp_path / "content", index_dir=tmp_path / "index",
+                            data_dir=tmp_path / "data", rate_limit=6, database_url=url)
+    build(one, embedder)
+    two = replace(one, data_dir=tmp_path / "data2")
+    token = Users(one.data_dir, url).add("anna", "editor")
+    with TestClient(create_app(one, embedder)) as a, TestClient(create_app(two, embedder)) as b:
+        signed = a.post("/auth/login", json={"token": token})
+        assert signed.status_code == 200
+        csrf = signed.json()["csrf"]
+        b.cookies.update(a.cookies)
+        assert b.get("/api/me").json()["name"] == "anna"
+        assert b.post("/api/ask", json={"question": "SLA Pro?"}, headers={"X-CSRF-Token": csrf}).status_code == 200
+        codes = [(a if i % 2 else b).get("/api/clients", headers=auth(token)).status_code for i in range(6)]
+        assert codes[:3] == [200] * 3 and codes[-1] == 429  # 6 a minute in all, not 6 on each server
 
 
 def test_a_rate_limit_of_zero_means_no_limit() -> None:
