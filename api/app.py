@@ -491,7 +491,12 @@ def create_app(settings: Settings, embedder: Embedder | None = None,
         watcher = ContentWatcher(str(settings.content_dir), kb.reindex) if settings.watch else None
         if watcher:
             watcher.start()
+        follower = kb.follower()  # on a shared database: load each generation another server publishes
+        if follower:
+            follower.start()
         yield
+        if follower:
+            follower.stop()
         if watcher:
             watcher.stop()
         lock.release()

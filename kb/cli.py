@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -70,6 +71,10 @@ def _ingest(s: Settings, quiet: bool) -> Any:
 
     from kb.ingest import ingest
 
+    if s.database_url:  # shared by several servers: one ingest at a time, published as a new generation
+        from kb.service import KnowledgeBase
+
+        return KnowledgeBase(s, _embedder(s)).reindex()
     bar = tqdm(total=0, unit="passage", desc="embedding", disable=quiet, file=sys.stderr)
 
     def progress(done: int, total: int) -> None:
@@ -261,15 +266,33 @@ def status_cmd(content: Path | None, index: Path | None, as_json: bool) -> None:
 
         s = _settings(content, index)
         store = Store(s.index_dir)
-        data = {
+        data: dict[str, Any] = {
             "content": str(s.content_dir), "index": str(s.index_dir), "data": str(s.data_dir),
             "model": store.get_meta("model"), "dim": int(store.get_meta("dim") or 0),
             "generation": int(store.get_meta("generation") or 0), **store.counts(),
         }
+        if s.database_url:  # several servers: the newest generation, and which one each server serves
+            from kb.datastore import DataStore
+            from kb.db import PostgresDatabase, redact
+            from kb.generations import Generations
+
+            db = DataStore(s.data_dir, s.database_url).db
+            assert isinstance(db, PostgresDatabase)
+            generations = Generations(db)
+            data["database"] = redact(s.database_url)
+            data["newest"] = generations.newest()
+            now = time.time()
+            data["servers"] = [{"name": r.name, "generation": r.generation, "seen_seconds_ago": round(now - r.seen, 1)}
+                               for r in generations.servers()]
 
         def human() -> None:
             for key, value in data.items():
-                click.echo(f"{key:>11}: {value}")
+                if key != "servers":
+                    click.echo(f"{key:>11}: {value}")
+            for server in data.get("servers", []):
+                late = " (behind)" if server["generation"] != data["newest"] else ""
+                click.echo(f"{'server':>11}: {server['name']} serves generation {server['generation']}{late},"
+                           f" seen {server['seen_seconds_ago']} s ago")
 
         _emit(data, as_json, human)
 
@@ -296,9 +319,13 @@ def serve_cmd(host: str, port: int, watch: bool, insecure: bool, root_path: str 
         from api.app import create_app
         from api.logs import configure_logging
         from kb.errors import Forbidden
+        from kb.generations import server_name
         from kb.users import Users
 
         s = Settings.from_env(content_dir=content, index_dir=index, watch=watch, root_path=root_path)
+        if not s.server_name:
+            s = Settings.from_env(content_dir=content, index_dir=index, watch=watch, root_path=root_path,
+                                  server_name=server_name(port))
         configure_logging(s, verbose=logging.getLogger().isEnabledFor(logging.INFO))
         try:
             loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback

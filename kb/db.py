@@ -213,6 +213,24 @@ class PostgresDatabase(Database):
         except (PoolTimeout, *self._errors) as exc:
             raise self._translate(exc) from exc
 
+    @contextmanager
+    def raw(self, snapshot: bool = False) -> Iterator[Any]:
+        """A psycopg connection inside one transaction (REPEATABLE READ with ``snapshot``: one consistent view
+        for a long read), for what the common SQL cannot say (COPY, ``= ANY``); errors translated as above."""
+        from psycopg import IsolationLevel
+        from psycopg_pool import PoolTimeout
+
+        try:
+            with self.pool.connection() as conn:
+                conn.isolation_level = IsolationLevel.REPEATABLE_READ if snapshot else None
+                try:
+                    with conn.transaction():
+                        yield conn
+                finally:
+                    conn.isolation_level = None
+        except (PoolTimeout, *self._errors) as exc:
+            raise self._translate(exc) from exc
+
     def close(self) -> None:
         self.pool.close()
 

@@ -37,12 +37,14 @@ from kb.changes import track
 from kb.coverage import ClientCoverage, OwnerLoad, by_client, sole_owners
 from kb.datastore import DataStore, GapRow, QuestionRow
 from kb.dates import dated, statements
+from kb.db import PostgresDatabase
 from kb.documents import Rendered, render, resolve
 from kb.due import DUE, LATER, OVERDUE, DueItem, sort_key, status
 from kb.embedding import Embedder, load_embedder
-from kb.errors import BadInput, KbError, NotFound, QuestionTooLong
+from kb.errors import BadInput, IndexMissing, KbError, NotFound, QuestionTooLong
 from kb.freshness import Freshness, OwnerReviews, due_for_review, freshness, of_document
 from kb.gaps import Gap, answer_file, answer_section, clean_answer, clean_heading, cluster, group, unique_heading
+from kb.generations import Follower, Generations, server_name
 from kb.handover import ClientHandover, Handover, missing_parts, open_items, signers
 from kb.importing import Imported, convert
 from kb.ingest import IngestReport, decode, ingest
@@ -52,7 +54,7 @@ from kb.owners import owner_name
 from kb.search import Filters, Hit, Index
 from kb.settings import Settings
 from kb.spans import spans
-from kb.store import DocumentRow, Store
+from kb.store import DB_NAME, DocumentRow, Store
 
 log = logging.getLogger(__name__)
 CONFIDENT, UNSURE, REFUSED = "confident", "check the source", "not in the knowledge base"
@@ -168,6 +170,8 @@ class KnowledgeBase:
         self._reindex_lock = threading.Lock()
         self._content_lock = threading.Lock()
         self.data = DataStore(settings.data_dir, settings.database_url)
+        #: With PostgreSQL, the index generations every server shares (kb.generations); None on one server.
+        self.generations = Generations(self.data.db) if isinstance(self.data.db, PostgresDatabase) else None
 
     @property
     def content_lock(self) -> threading.Lock:
@@ -186,21 +190,88 @@ class KnowledgeBase:
         if current is None:
             with self._reindex_lock:
                 if self._index is None:
+                    if self.generations is not None:
+                        self._join()
                     self._index = Index(self.settings.index_dir, self.embedder)
-                    self._track(self._index)
+                    if self.generations is None:
+                        self._track(self._index)
                 current = self._index
         return current
 
+    def _local_generation(self) -> int:
+        try:
+            return int(Store(self.settings.index_dir).get_meta("generation") or 0)
+        except IndexMissing:
+            return 0
+
+    def _join(self) -> None:
+        """A server starting on the shared database loads the newest generation; the first one to find none
+        publishes the index it has (one built by `kb ingest` before the database was shared)."""
+        assert self.generations is not None
+        newest = self.generations.newest()
+        if newest and newest != self._local_generation():
+            self.generations.load(self.settings.index_dir)
+        elif not newest and (self.settings.index_dir / DB_NAME).exists():
+            with self.generations.ingest_lock():
+                if not self.generations.newest():
+                    self.generations.publish(Store(self.settings.index_dir), self._publisher())
+
+    def _publisher(self) -> str:
+        return self.settings.server_name or server_name()
+
     def reindex(self) -> IngestReport:
-        """Incremental ingest, then swap in the new index once it is complete."""
+        """Incremental ingest, then swap in the new index once it is complete.
+
+        On a shared database one ingest runs at a time on any server (an advisory lock): it starts from the
+        newest generation, and publishes a new one when the content changed; every server then loads it.
+        """
         s = self.settings
         with self._reindex_lock:
-            report = ingest(s.content_dir, s.index_dir, self.embedder, max_file_bytes=s.max_file_bytes,
-                            chunk_tokens=s.chunk_tokens)
-            self._index = Index(s.index_dir, self.embedder)
-            self._track(self._index)
+            if self.generations is None:
+                report = self._ingest()
+                self._index = Index(s.index_dir, self.embedder)
+                self._track(self._index)
+            else:
+                with self.generations.ingest_lock():
+                    newest = self.generations.newest()
+                    if newest and newest != self._local_generation():
+                        self.generations.load(s.index_dir)  # what another server published: not embedded again
+                    report = self._ingest()
+                    store = Store(s.index_dir)
+                    if report.added or report.updated or report.removed or not newest:
+                        self.generations.publish(store, self._publisher())
+                    else:  # nothing changed: this index is still the newest generation
+                        with store.transaction() as conn:
+                            Store.set_meta(conn, "generation", str(newest))
+                    self._index = Index(s.index_dir, self.embedder)
+                    self._track(self._index)  # once, by the server that ingested, for every server
         log.info("reindexed: %s", {k: v for k, v in report.as_dict().items() if k != "errors"})
         return report
+
+    def _ingest(self) -> IngestReport:
+        s = self.settings
+        return ingest(s.content_dir, s.index_dir, self.embedder, max_file_bytes=s.max_file_bytes,
+                      chunk_tokens=s.chunk_tokens)
+
+    def served_generation(self) -> int:
+        """The generation of the index serving now (0 before one is loaded)."""
+        return int(self._index.generation) if self._index is not None else 0
+
+    def follow(self, generation: int) -> None:
+        """Load the newest published generation and swap it in (another server ingested)."""
+        assert self.generations is not None
+        with self._reindex_lock:
+            if self.served_generation() == generation:
+                return
+            self.generations.load(self.settings.index_dir)
+            self._index = Index(self.settings.index_dir, self.embedder)
+        log.info("now serving generation %s", self._index.generation)
+
+    def follower(self) -> Follower | None:
+        """The thread that keeps this server on the newest generation; None on a server of its own."""
+        if self.generations is None:
+            return None
+        return Follower(self.generations, self.follow, self.served_generation, self._publisher())
 
     def store(self) -> Store:
         """The index database: the serving index's, or opened alone (no model) when nothing is serving."""

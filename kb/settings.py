@@ -19,6 +19,7 @@ ENVIRONMENT = {
     "KB_INDEX_DIR": "index_dir",
     "KB_DATA_DIR": "data_dir",
     "KB_DATABASE_URL": "database_url",
+    "KB_SERVER_NAME": "server_name",
     "KB_MODEL": "model",
     "KB_RUNTIME": "runtime",
     "KB_CACHE_DIR": "cache_dir",
@@ -45,6 +46,7 @@ class Settings:
     index_dir: Path = Path(".kb/index")
     data_dir: Path = Path(".kb/data")
     database_url: str = ""  # postgresql://…: users' data and index generations shared by several servers
+    server_name: str = ""  # this server in `kb status` on a shared database; empty: its host and port
     model: str = DEFAULT_MODEL
     runtime: str = "openvino"  # or "onnx" (ONNX Runtime) or "torch"; other models than the default run on torch
     cache_dir: Path = Path.home() / ".cache" / "kb"

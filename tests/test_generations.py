@@ -1,0 +1,78 @@
+"""Several servers on one PostgreSQL share the index by generations: one ingests and publishes, each loads the
+newest into its own SQLite index and FAISS, and nobody embeds again what another embedded."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from kb.embedding import Embedder
+from kb.service import KnowledgeBase
+from kb.settings import Settings
+from kb.store import Store
+
+from .conftest import make_settings
+from .pgserver import PgServer
+
+
+@pytest.fixture()
+def two(content: Path, tmp_path: Path, postgres: PgServer) -> tuple[Settings, Settings]:
+    """Two servers' settings: one content folder and database, an index and data folder each."""
+    one = make_settings(tmp_path / "one", content, postgres.database())
+    return one, replace(one, index_dir=tmp_path / "two" / "index", data_dir=tmp_path / "two" / "data")
+
+
+def edit(content: Path, old: str, new: str) -> None:
+    path = content / "clients" / "lastochka.md"
+    path.write_text(path.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+
+
+def test_a_generation_published_by_one_server_is_served_by_the_other(
+        two: tuple[Settings, Settings], content: Path, embedder: Embedder) -> None:
+    a, b = KnowledgeBase(two[0], embedder), KnowledgeBase(two[1], embedder)
+    first = a.reindex()
+    assert first.embedded > 0 and a.served_generation() == 1
+    assert b.index().generation == "1"  # loaded, not ingested: b has never run an ingest
+    assert Store(two[1].index_dir).counts() == Store(two[0].index_dir).counts()
+    question = "отсрочка платежа Ласточка"
+    assert [h.text for h in b.search(question)] == [h.text for h in a.search(question)]
+    assert b.reindex().embedded == 0 and b.served_generation() == 1  # nothing changed: no new generation
+
+    edit(content, "30 календарных", "60 календарных")
+    report = b.reindex()  # either server may ingest; it starts from the newest generation
+    assert (report.updated, report.embedded) == (1, 1) and b.served_generation() == 2
+    follower = a.follower()
+    assert follower is not None
+    follower.check()  # what the follower thread does on NOTIFY, or on its poll
+    assert a.served_generation() == 2 and any("60 календарных" in h.text for h in a.search(question))
+    assert {s.generation for s in a.generations.servers()} == {2}  # type: ignore[union-attr]
+
+
+def test_a_server_started_later_loads_the_newest_and_old_generations_are_pruned(
+        two: tuple[Settings, Settings], content: Path, embedder: Embedder) -> None:
+    a = KnowledgeBase(two[0], embedder)
+    for days in ("30", "31", "32", "33", "34"):
+        edit(content, "30 календарных" if days == "31" else f"{int(days) - 1} календарных", f"{days} календарных")
+        a.reindex()
+    assert a.served_generation() == 5
+    late = KnowledgeBase(two[1], embedder)
+    assert late.index().generation == "5"
+    assert any("34 календарных" in h.text for h in late.search("отсрочка платежа Ласточка"))
+    with psycopg.connect(two[0].database_url) as conn:
+        assert [r[0] for r in conn.execute("SELECT id FROM index_generations ORDER BY id")] == [3, 4, 5]
+        unused = conn.execute("SELECT count(*) FROM index_vectors v WHERE NOT EXISTS"
+                              " (SELECT 1 FROM index_passages p WHERE p.key = v.key)").fetchone()
+        assert unused == (0,)
+
+
+def test_an_index_built_before_the_database_was_shared_is_published_once(
+        two: tuple[Settings, Settings], embedder: Embedder) -> None:
+    alone = replace(two[0], database_url="")
+    KnowledgeBase(alone, embedder).reindex()  # `kb ingest` on one server, before KB_DATABASE_URL was set
+    a = KnowledgeBase(two[0], embedder)
+    assert a.index().generation == "1"
+    b = KnowledgeBase(two[1], embedder)
+    assert b.index().generation == "1" and b.index().size == a.index().size
