@@ -3,6 +3,11 @@ newest into its own SQLite index and FAISS, and nobody embeds again what another
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -76,3 +81,38 @@ def test_an_index_built_before_the_database_was_shared_is_published_once(
     assert a.index().generation == "1"
     b = KnowledgeBase(two[1], embedder)
     assert b.index().generation == "1" and b.index().size == a.index().size
+
+
+def test_an_ingest_killed_while_publishing_leaves_no_generation(two: tuple[Settings, Settings],
+                                                                embedder: Embedder) -> None:
+    """`kb ingest` is held half way through writing its generation (a lock on one of the tables), then killed:
+    nothing of it is ever listed, and the next ingest publishes whole."""
+    settings = two[0]
+    url = settings.database_url
+    KnowledgeBase(settings, embedder).data.close()  # the tables exist
+    env = {**os.environ, "KB_CONTENT_DIR": str(settings.content_dir), "KB_INDEX_DIR": str(settings.index_dir),
+           "KB_DATA_DIR": str(settings.data_dir), "KB_DATABASE_URL": url}
+    with psycopg.connect(url) as holder:
+        holder.execute("LOCK TABLE index_passages IN EXCLUSIVE MODE")  # reads go on, the publisher's COPY waits
+        ingest = subprocess.Popen([sys.executable, "-m", "kb", "ingest", "--json"], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with psycopg.connect(url, autocommit=True) as watcher:
+            deadline = time.monotonic() + 120
+            while not watcher.execute("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                                      " AND query LIKE 'COPY index_passages%'").fetchone():
+                assert ingest.poll() is None and time.monotonic() < deadline
+                time.sleep(0.1)
+            # the generation row and its documents are written, uncommitted: nobody else sees them
+            assert watcher.execute("SELECT count(*) FROM index_generations").fetchone() == (0,)
+            ingest.send_signal(signal.SIGKILL)
+            ingest.wait()
+        holder.rollback()
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT count(*) FROM index_generations").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM index_documents").fetchone() == (0,)
+    served = KnowledgeBase(two[1], embedder)
+    report = served.reindex()  # the ingest lock died with the killed process: this one is not kept waiting
+    assert report.added == 3 and served.index().size > 0
+    with psycopg.connect(url) as conn:
+        (documents,) = conn.execute("SELECT documents FROM index_generations").fetchone() or (0,)
+        assert documents == 3
