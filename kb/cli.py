@@ -797,6 +797,14 @@ def users_revoke(name: str) -> None:
     _run(go)
 
 
+def _sqlite_only(command: str) -> None:
+    from kb.errors import BadInput
+
+    if _settings().database_url:
+        raise BadInput(f"the users' data is in PostgreSQL (KB_DATABASE_URL): {command} copies the SQLite data of one"
+                       " server; back PostgreSQL up with its own tools (pg_dump, or the company's backups)")
+
+
 @main.command("backup")
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
 def backup_cmd(path: Path) -> None:
@@ -805,6 +813,7 @@ def backup_cmd(path: Path) -> None:
     def go() -> None:
         from kb.backup import backup
 
+        _sqlite_only("kb backup")
         backup(_settings().data_dir, path)
         click.echo(f"backed up {_settings().data_dir / 'data.sqlite'} to {path}")
 
@@ -821,6 +830,7 @@ def restore_cmd(path: Path, as_json: bool) -> None:
     def go() -> None:
         from kb.backup import restore
 
+        _sqlite_only("kb restore")
         r = restore(_settings().data_dir, path)
         data = {"restored": str(r.path), "from": str(path), "kept": str(r.kept) if r.kept else None,
                 "format": r.format_found, "counts": r.counts}

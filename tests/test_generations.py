@@ -3,6 +3,7 @@ newest into its own SQLite index and FAISS, and nobody embeds again what another
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -13,7 +14,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from click.testing import CliRunner
 
+from kb.cli import main
+from kb.db import redact
 from kb.embedding import Embedder
 from kb.service import KnowledgeBase
 from kb.settings import Settings
@@ -53,7 +57,14 @@ def test_a_generation_published_by_one_server_is_served_by_the_other(
     assert follower is not None
     follower.check()  # what the follower thread does on NOTIFY, or on its poll
     assert a.served_generation() == 2 and any("60 календарных" in h.text for h in a.search(question))
-    assert {s.generation for s in a.generations.servers()} == {2}  # type: ignore[union-attr]
+    env = {"KB_DATABASE_URL": two[0].database_url, "KB_INDEX_DIR": str(two[0].index_dir),
+           "KB_DATA_DIR": str(two[0].data_dir), "KB_CONTENT_DIR": str(content)}
+    result = CliRunner().invoke(main, ["status", "--json"], env=env, catch_exceptions=False)
+    status = json.loads(result.output)
+    assert (status["newest"], status["generation"], status["database"]) == (2, 2, two[0].database_url)
+    assert [(s["name"], s["generation"]) for s in status["servers"]] == [(follower.name, 2)]
+    human = CliRunner().invoke(main, ["status"], env=env, catch_exceptions=False).output
+    assert f"server: {follower.name} serves generation 2, seen" in human
 
 
 def test_a_server_started_later_loads_the_newest_and_old_generations_are_pruned(
@@ -116,3 +127,8 @@ def test_an_ingest_killed_while_publishing_leaves_no_generation(two: tuple[Setti
     with psycopg.connect(url) as conn:
         (documents,) = conn.execute("SELECT documents FROM index_generations").fetchone() or (0,)
         assert documents == 3
+
+
+def test_a_password_never_shows_in_messages() -> None:
+    assert redact("postgresql://kb:s3cret@db.example.com:5432/kb") == "postgresql://kb@db.example.com:5432/kb"
+    assert redact("postgresql://db.example.com/kb") == "postgresql://db.example.com/kb"
