@@ -499,6 +499,8 @@ def create_app(settings: Settings, embedder: Embedder | None = None,
             follower.stop()
         if watcher:
             watcher.stop()
+        kb.close()
+        users.close()
         lock.release()
 
     app = FastAPI(title="kb", description="Answers from the sales knowledge base, with sources.",

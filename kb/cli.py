@@ -8,6 +8,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -74,7 +75,8 @@ def _ingest(s: Settings, quiet: bool) -> Any:
     if s.database_url:  # shared by several servers: one ingest at a time, published as a new generation
         from kb.service import KnowledgeBase
 
-        return KnowledgeBase(s, _embedder(s)).reindex()
+        with closing(KnowledgeBase(s, _embedder(s))) as kb:
+            return kb.reindex()
     bar = tqdm(total=0, unit="passage", desc="embedding", disable=quiet, file=sys.stderr)
 
     def progress(done: int, total: int) -> None:
@@ -276,14 +278,14 @@ def status_cmd(content: Path | None, index: Path | None, as_json: bool) -> None:
             from kb.db import PostgresDatabase, redact
             from kb.generations import Generations
 
-            db = DataStore(s.data_dir, s.database_url).db
-            assert isinstance(db, PostgresDatabase)
-            generations = Generations(db)
-            data["database"] = redact(s.database_url)
-            data["newest"] = generations.newest()
-            now = time.time()
-            data["servers"] = [{"name": r.name, "generation": r.generation, "seen_seconds_ago": round(now - r.seen, 1)}
-                               for r in generations.servers()]
+            with closing(DataStore(s.data_dir, s.database_url)) as shared:
+                assert isinstance(shared.db, PostgresDatabase)
+                generations = Generations(shared.db)
+                data["database"] = redact(s.database_url)
+                data["newest"] = generations.newest()
+                now = time.time()
+                data["servers"] = [{"name": r.name, "generation": r.generation,
+                                    "seen_seconds_ago": round(now - r.seen, 1)} for r in generations.servers()]
 
         def human() -> None:
             for key, value in data.items():
@@ -331,7 +333,9 @@ def serve_cmd(host: str, port: int, watch: bool, insecure: bool, root_path: str 
             loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
         except ValueError:
             loopback = False
-        if not Users(s.data_dir, s.database_url).any():
+        with closing(Users(s.data_dir, s.database_url)) as users:
+            anyone = users.any()
+        if not anyone:
             if not loopback and not insecure:
                 raise Forbidden(f"no users are configured: refusing to serve {host} to the network open to all."
                                 " Add one with `kb users add NAME --role admin`, or pass --insecure.")
@@ -561,7 +565,8 @@ def reassign_cmd(owner: str, new_owner: str, client: str, content: Path | None, 
         s = _settings(content, index)
         changed = _kb(s).reassign(owner, new_owner, client)
         detail = f"{owner} -> {new_owner}" + (f" ({client})" if client else "")
-        Users(s.data_dir, s.database_url).audit(f"cli:{getpass.getuser()}", "reassign", detail, changed)
+        with closing(Users(s.data_dir, s.database_url)) as users:
+            users.audit(f"cli:{getpass.getuser()}", "reassign", detail, changed)
 
         def human() -> None:
             click.echo(f"{len(changed)} document(s) now owned by {new_owner}")
@@ -758,7 +763,8 @@ def users_add(name: str, role: str, groups: str, as_json: bool) -> None:
     def go() -> None:
 
         group_list = [g for g in groups.split(",") if g.strip()]
-        token = _users().add(name, role, group_list)
+        with closing(_users()) as users:
+            token = users.add(name, role, group_list)
         data = {"name": name, "role": role, "groups": sorted({g.strip() for g in group_list}), "token": token}
         _emit(data, as_json, lambda: click.echo(f"{name} ({role}); token, shown once:\n{token}"))
 
@@ -772,7 +778,8 @@ def users_list(as_json: bool) -> None:
 
     def go() -> None:
 
-        users = _users().active()
+        with closing(_users()) as store:
+            users = store.active()
         data = [{"name": u.name, "role": u.role, "groups": sorted(u.groups or ())} for u in users]
 
         def human() -> None:
@@ -791,7 +798,8 @@ def users_revoke(name: str) -> None:
 
     def go() -> None:
 
-        _users().revoke(name)
+        with closing(_users()) as users:
+            users.revoke(name)
         click.echo(f"revoked {name}")
 
     _run(go)

@@ -173,6 +173,10 @@ class KnowledgeBase:
         #: With PostgreSQL, the index generations every server shares (kb.generations); None on one server.
         self.generations = Generations(self.data.db) if isinstance(self.data.db, PostgresDatabase) else None
 
+    def close(self) -> None:
+        """Close the users' data store (a PostgreSQL pool ends its threads)."""
+        self.data.close()
+
     @property
     def content_lock(self) -> threading.Lock:
         """Held while kb writes into the content folder: one writer at a time."""

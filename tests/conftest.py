@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
@@ -18,6 +19,7 @@ from kb.settings import Settings
 from .pgserver import PgServer
 
 ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # The day the demo content is read on: clients/severtrans.md, clients/volga-textile.md and
 # policies/gifts-travel.md are overdue for review then, everything else is not.
@@ -40,6 +42,20 @@ def postgres() -> Iterator[PgServer]:
     server = PgServer()
     yield server
     server.close()
+
+
+@pytest.fixture()
+def closing() -> Iterator[Callable[[T], T]]:
+    """``closing(thing)`` returns ``thing`` and closes it after the test (PostgreSQL pools end their threads)."""
+    things: list[Any] = []
+
+    def keep(thing: T) -> T:
+        things.append(thing)
+        return thing
+
+    yield keep
+    for thing in reversed(things):
+        thing.close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

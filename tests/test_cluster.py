@@ -41,7 +41,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Ite
     copy_fixtures(tmp / "content")
     pg = PgServer()  # its own: one test restarts it
     url = pg.database()
-    KnowledgeBase(make_settings(tmp / "ingest", tmp / "content", url), embedder).reindex()  # generation 1
+    ingesting = KnowledgeBase(make_settings(tmp / "ingest", tmp / "content", url), embedder)
+    ingesting.reindex()  # generation 1
+    ingesting.close()
     one = KbServer("one", tmp, tmp / "content", url)
     two = KbServer("two", tmp, tmp / "content", url)
     try:

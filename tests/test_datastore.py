@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +12,10 @@ from kb.datastore import Change, DataStore, SeenDocument
 
 
 @pytest.fixture()
-def data(tmp_path: Path, database_url: str) -> DataStore:
-    return DataStore(tmp_path, database_url)
+def data(tmp_path: Path, database_url: str) -> Iterator[DataStore]:
+    store = DataStore(tmp_path, database_url)
+    yield store
+    store.close()
 
 
 def test_questions_are_kept_with_their_vectors(data: DataStore) -> None:

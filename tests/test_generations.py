@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,6 +27,8 @@ from kb.store import Store
 from .conftest import make_settings
 from .pgserver import PgServer
 
+Closing = Callable[[KnowledgeBase], KnowledgeBase]
+
 
 @pytest.fixture()
 def two(content: Path, tmp_path: Path, postgres: PgServer) -> tuple[Settings, Settings]:
@@ -40,8 +43,8 @@ def edit(content: Path, old: str, new: str) -> None:
 
 
 def test_a_generation_published_by_one_server_is_served_by_the_other(
-        two: tuple[Settings, Settings], content: Path, embedder: Embedder) -> None:
-    a, b = KnowledgeBase(two[0], embedder), KnowledgeBase(two[1], embedder)
+        two: tuple[Settings, Settings], content: Path, embedder: Embedder, closing: Closing) -> None:
+    a, b = closing(KnowledgeBase(two[0], embedder)), closing(KnowledgeBase(two[1], embedder))
     first = a.reindex()
     assert first.embedded > 0 and a.served_generation() == 1
     assert b.index().generation == "1"  # loaded, not ingested: b has never run an ingest
@@ -68,13 +71,13 @@ def test_a_generation_published_by_one_server_is_served_by_the_other(
 
 
 def test_a_server_started_later_loads_the_newest_and_old_generations_are_pruned(
-        two: tuple[Settings, Settings], content: Path, embedder: Embedder) -> None:
-    a = KnowledgeBase(two[0], embedder)
+        two: tuple[Settings, Settings], content: Path, embedder: Embedder, closing: Closing) -> None:
+    a = closing(KnowledgeBase(two[0], embedder))
     for days in ("30", "31", "32", "33", "34"):
         edit(content, "30 календарных" if days == "31" else f"{int(days) - 1} календарных", f"{days} календарных")
         a.reindex()
     assert a.served_generation() == 5
-    late = KnowledgeBase(two[1], embedder)
+    late = closing(KnowledgeBase(two[1], embedder))
     assert late.index().generation == "5"
     assert any("34 календарных" in h.text for h in late.search("отсрочка платежа Ласточка"))
     with psycopg.connect(two[0].database_url) as conn:
@@ -85,22 +88,22 @@ def test_a_server_started_later_loads_the_newest_and_old_generations_are_pruned(
 
 
 def test_an_index_built_before_the_database_was_shared_is_published_once(
-        two: tuple[Settings, Settings], embedder: Embedder) -> None:
+        two: tuple[Settings, Settings], embedder: Embedder, closing: Closing) -> None:
     alone = replace(two[0], database_url="")
-    KnowledgeBase(alone, embedder).reindex()  # `kb ingest` on one server, before KB_DATABASE_URL was set
-    a = KnowledgeBase(two[0], embedder)
+    closing(KnowledgeBase(alone, embedder)).reindex()  # `kb ingest` on one server, before KB_DATABASE_URL was set
+    a = closing(KnowledgeBase(two[0], embedder))
     assert a.index().generation == "1"
-    b = KnowledgeBase(two[1], embedder)
+    b = closing(KnowledgeBase(two[1], embedder))
     assert b.index().generation == "1" and b.index().size == a.index().size
 
 
 def test_an_ingest_killed_while_publishing_leaves_no_generation(two: tuple[Settings, Settings],
-                                                                embedder: Embedder) -> None:
+                                                                embedder: Embedder, closing: Closing) -> None:
     """`kb ingest` is held half way through writing its generation (a lock on one of the tables), then killed:
     nothing of it is ever listed, and the next ingest publishes whole."""
     settings = two[0]
     url = settings.database_url
-    KnowledgeBase(settings, embedder).data.close()  # the tables exist
+    KnowledgeBase(settings, embedder).close()  # the tables exist
     env = {**os.environ, "KB_CONTENT_DIR": str(settings.content_dir), "KB_INDEX_DIR": str(settings.index_dir),
            "KB_DATA_DIR": str(settings.data_dir), "KB_DATABASE_URL": url}
     with psycopg.connect(url) as holder:
@@ -121,7 +124,7 @@ def test_an_ingest_killed_while_publishing_leaves_no_generation(two: tuple[Setti
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT count(*) FROM index_generations").fetchone() == (0,)
         assert conn.execute("SELECT count(*) FROM index_documents").fetchone() == (0,)
-    served = KnowledgeBase(two[1], embedder)
+    served = closing(KnowledgeBase(two[1], embedder))
     report = served.reindex()  # the ingest lock died with the killed process: this one is not kept waiting
     assert report.added == 3 and served.index().size > 0
     with psycopg.connect(url) as conn:

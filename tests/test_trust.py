@@ -56,6 +56,7 @@ def secure(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     }
     with TestClient(create_app(settings, embedder)) as client:
         yield client, tokens
+    users.close()
 
 
 def auth(token: str) -> dict[str, str]:
@@ -177,7 +178,9 @@ def test_rate_limit(tmp_path: Path, embedder: Embedder, database_url: str) -> No
     settings = Settings.from_env(content_dir=tmp_path / "content", index_dir=tmp_path / "index",
                                  data_dir=tmp_path / "data", rate_limit=5, database_url=database_url)
     build(settings, embedder)
-    token = Users(settings.data_dir, database_url).add("fast", "reader")
+    users = Users(settings.data_dir, database_url)
+    token = users.add("fast", "reader")
+    users.close()
     with TestClient(create_app(settings, embedder)) as client:
         codes = [client.get("/api/clients", headers=auth(token)).status_code for _ in range(8)]
         assert codes[:5] == [200] * 5 and codes[-1] == 429
@@ -195,7 +198,9 @@ def test_sessions_and_rate_limits_hold_across_servers(tmp_path: Path, embedder: 
                             data_dir=tmp_path / "data", rate_limit=6, database_url=url)
     build(one, embedder)
     two = replace(one, data_dir=tmp_path / "data2")
-    token = Users(one.data_dir, url).add("anna", "editor")
+    users = Users(one.data_dir, url)
+    token = users.add("anna", "editor")
+    users.close()
     with TestClient(create_app(one, embedder)) as a, TestClient(create_app(two, embedder)) as b:
         signed = a.post("/auth/login", json={"token": token})
         assert signed.status_code == 200

@@ -4,6 +4,7 @@ both back ends: SQLite in the data folder and PostgreSQL."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -15,9 +16,11 @@ from kb.users import Users
 
 from .pgserver import PgServer
 
+Closing = Callable[[Users], Users]
 
-def test_tokens_authenticate_and_are_stored_hashed(tmp_path: Path, database_url: str) -> None:
-    users = Users(tmp_path, database_url)
+
+def test_tokens_authenticate_and_are_stored_hashed(tmp_path: Path, database_url: str, closing: Closing) -> None:
+    users = closing(Users(tmp_path, database_url))
     token = users.add("anna", "editor", ["sales", "management", "sales"])
     user = users.authenticate(token)
     assert user is not None and (user.name, user.role, user.groups) == ("anna", "editor", {"sales", "management"})
@@ -28,8 +31,8 @@ def test_tokens_authenticate_and_are_stored_hashed(tmp_path: Path, database_url:
         assert users.authenticate(bad) is None
 
 
-def test_revoke_and_validation(tmp_path: Path, database_url: str) -> None:
-    users = Users(tmp_path, database_url)
+def test_revoke_and_validation(tmp_path: Path, database_url: str, closing: Closing) -> None:
+    users = closing(Users(tmp_path, database_url))
     token = users.add("ivan", "reader")
     with pytest.raises(BadInput):
         users.add("ivan", "reader")
@@ -43,22 +46,23 @@ def test_revoke_and_validation(tmp_path: Path, database_url: str) -> None:
     assert users.authenticate(users.add("ivan", "admin")) is not None
 
 
-def test_audit_log(tmp_path: Path, database_url: str) -> None:
-    users = Users(tmp_path, database_url)
+def test_audit_log(tmp_path: Path, database_url: str, closing: Closing) -> None:
+    users = closing(Users(tmp_path, database_url))
     users.audit("anna", "ask", "Какая отсрочка?", ["clients/romashka.md"])
     entry = users.audit_log()[0]
     assert (entry.user, entry.action, entry.documents) == ("anna", "ask", ["clients/romashka.md"])
 
 
-def test_sessions_live_in_the_database_and_end_with_the_user(tmp_path: Path, database_url: str) -> None:
-    users = Users(tmp_path, database_url)
+def test_sessions_live_in_the_database_and_end_with_the_user(tmp_path: Path, database_url: str,
+                                                             closing: Closing) -> None:
+    users = closing(Users(tmp_path, database_url))
     token = users.add("anna", "editor", ["sales"])
     assert users.open_session("kb_1_" + "x" * 43, 60) is None
     opened = users.open_session(token, 60)
     assert opened is not None
     user, sid, csrf = opened
     assert user.name == "anna" and sid not in repr(users.db.rows("SELECT * FROM sessions"))  # only its hash
-    other = Users(tmp_path, database_url)  # another server on the same database sees the session
+    other = closing(Users(tmp_path, database_url))  # another server on the same database sees the session
     assert other.session(sid) == (user, csrf) and other.session(sid + "x") is None
     other.close_session(sid)
     assert users.session(sid) is None
@@ -69,9 +73,9 @@ def test_sessions_live_in_the_database_and_end_with_the_user(tmp_path: Path, dat
     assert expired is not None and users.session(expired[1]) is None
 
 
-def test_one_rate_bucket_is_shared_by_every_server(postgres: PgServer, tmp_path: Path) -> None:
+def test_one_rate_bucket_is_shared_by_every_server(postgres: PgServer, tmp_path: Path, closing: Closing) -> None:
     url = postgres.database()
-    one, two = Users(tmp_path / "a", url), Users(tmp_path / "b", url)
+    one, two = closing(Users(tmp_path / "a", url)), closing(Users(tmp_path / "b", url))
     rate = 1 / 60  # one a minute: nothing refills during the test
     waits = [(one if i % 2 else two).take("anna", rate, 4) for i in range(6)]
     assert waits[:4] == [0, 0, 0, 0] and all(w > 50 for w in waits[4:])
@@ -107,10 +111,11 @@ def test_a_database_of_a_newer_format_is_refused(postgres: PgServer, tmp_path: P
         Users(tmp_path, url)
 
 
-def test_postgres_away_is_503_and_comes_back_by_itself(tmp_path: Path) -> None:
+def test_postgres_away_is_503_and_comes_back_by_itself(tmp_path: Path, closing: Closing) -> None:
     server = PgServer()  # its own server: the others' tests keep theirs
     try:
         users = Users(tmp_path, server.database())
+        closing(users)
         token = users.add("anna", "reader")
         server.stop()
         with pytest.raises(Unavailable, match="is unavailable; retry shortly") as caught:
