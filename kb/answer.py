@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from kb.asked import asked, fits, holds, names_codes, quantities, value_terms
+from kb.asked import asked_all, fits, holds_any, names_codes, quantities, value_terms
 from kb.chunking import Chunk
 from kb.names import Match, fold, words
 from kb.search import Filters, Hit, Index, Ranking, Vector
@@ -105,7 +105,7 @@ def choose(index: Index, qvec: np.ndarray, hits: list[Hit], question: str, words
     whose words count (the question without the client's name, when only that client's documents compete).
     """
     wanted = _rarity(index, words_of or question)
-    kind = asked(question)
+    kind = asked_all(question)
     # Neighbours compete only for a question that asks for a kind of value: the best passage's own sentence
     # otherwise stands (in a FAQ file the next section answers another question).
     pool = [i for i, h in enumerate(hits) if h.path == hits[0].path][:NEIGHBOURS if kind else 1]
@@ -114,7 +114,7 @@ def choose(index: Index, qvec: np.ndarray, hits: list[Hit], question: str, words
         units, sims, scores = _span_scores(index, qvec, hits[i], wanted)
         found += [(float(scores[j]), float(sims[j]), i, j, units, scores) for j in range(len(units))]
     if not found:
-        return Choice(hits[0].text[:MAX_ANSWER_CHARS], 0.0, 0, holds(kind, hits[0].text, question))
+        return Choice(hits[0].text[:MAX_ANSWER_CHARS], 0.0, 0, holds_any(kind, hits[0].text, question))
     found.sort(key=lambda f: -f[0])
     # Among the spans scoring within KIND_SLACK of the best: one whose range holds the amount the question
     # gives ("скидку 12 %" -> the "от 10 до 15 %" row), then one holding the asked kind of value, then the best.
@@ -122,9 +122,9 @@ def choose(index: Index, qvec: np.ndarray, hits: list[Hit], question: str, words
     close = [f for f in found if f[0] >= found[0][0] - KIND_SLACK]
     best = max(close, key=lambda f: (fits(amounts, f[4][f[3]].text) is not False,
                                      fits(amounts, f[4][f[3]].text) is True,
-                                     holds(kind, f[4][f[3]].text, question), f[0]))
-    if not holds(kind, best[4][best[3]].text, question):  # a span holding it, if any scores reasonably close
-        typed = [f for f in found if holds(kind, f[4][f[3]].text, question)
+                                     holds_any(kind, f[4][f[3]].text, question), f[0]))
+    if not holds_any(kind, best[4][best[3]].text, question):  # a span holding it, if any scores reasonably close
+        typed = [f for f in found if holds_any(kind, f[4][f[3]].text, question)
                  and fits(amounts, f[4][f[3]].text) is not False]
         best = typed[0] if typed and typed[0][0] >= found[0][0] - KIND_SLACK else best
     score, sim, i, j, units, scores = best
@@ -136,7 +136,7 @@ def choose(index: Index, qvec: np.ndarray, hits: list[Hit], question: str, words
         span = f"{span} {units[nxt].text}"
     # Confidence reads how close the answering passage's best sentence is, whichever of its spans is shown.
     return Choice(span, max(f[1] for f in found if f[2] == i), i,
-                  holds(kind, span, question) and fits(amounts, span) is not False)
+                  holds_any(kind, span, question) and fits(amounts, span) is not False)
 
 
 def best_span(index: Index, qvec: np.ndarray, hit: Hit, question: str = "") -> tuple[str, float]:

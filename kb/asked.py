@@ -10,20 +10,30 @@ from __future__ import annotations
 
 import re
 
-from kb.text import terms
+from kb.text import is_counted_noun, terms
 
 DATE, NUMBER, PERSON, EMAIL, PHONE = "date", "number", "person", "email", "phone"
+DAY, END = "day", "end"  # a calendar day ("какого числа"); the day something ends ("до какого числа", "expire")
 
 _ASKS = [  # the pattern matching earliest in the question decides ("Кто подменяет её, когда она в отпуске?")
     (EMAIL, r"\be-?mail|\bemail|\bпочт[аы]\b|имейл|емейл|\bмейл"),
     (PHONE, r"телефон|\bphone|мобильн"),
-    (DATE, r"\bкогда\b|какого числа|како[йе] (?:числ|дат)|до какой даты|\bдата\b|\bwhen\b|what date|until when|"
+    (DATE, r"\bкогда\b|во сколько|в котором часу|(?:в|за) какой срок|\bwhat time\b|how soon|"
+           r"какого числа|како[йе] (?:числ|дат)|до какой даты|\bдата\b|\bwhen\b|what date|until when|"
            r"by when|\bdeadline|истекает|заканчивается|истечёт|истечет|\bexpire"),
     (PERSON, r"^\W*(?:а\s+)?(?:кто|кому|кого|с кем)\b|\b(?:кто|кому|с кем)\b|^\W*(?:who|whom)\b|\bwho\b"),
     (NUMBER, r"сколько|скольки|\bскок|почём|почем|какой процент|\bhow (?:much|many|long)\b|what percent|"
              r"\bprice of|\bcost of|\bwhat does .* cost|кредитный лимит|credit limit"),
 ]
 _ASKS_RE = [(kind, re.compile(p, re.IGNORECASE)) for kind, p in _ASKS]
+# A question asking when, more exactly: the day something ends, or a calendar day. A span of a date question
+# must hold one of these when the question asks for it: "за 30 дней до окончания" does not say until when.
+_DATES_RE = [
+    (END, re.compile(r"до какого числа|до какой даты|по какое число|\buntil when|\btill when|\bby when|"
+                     r"истека|истеч[её]т|заканчива|законч|кончает|оканчива|\bexpir|\bvalid until|\bend date",
+                     re.IGNORECASE)),
+    (DAY, re.compile(r"какого числа|како[йе] (?:числ|дат)|\bдата\b|what date|which date|which day", re.IGNORECASE)),
+]
 
 _MONTHS = (r"январ|феврал|март|апрел|ма[йяюе]\b|июн|июл|август|сентябр|октябр|ноябр|декабр|"
            r"january|february|march|april|\bmay\b|june|july|august|september|october|november|december|"
@@ -36,7 +46,14 @@ _DURATION = (r"\d+\s*(?:-|–)?\s*(?:\d+\s*)?(?:календарн\w*|рабоч
 _NUMBER_WORDS = (r"\b(?:один|одна|одну|два|две|три|четыре|пять|шесть|семь|восемь|девять|десять|двенадцать|"
                  r"пятнадцать|двадцать|тридцать|сорок|пятьдесят|шестьдесят|девяносто|сто|половин\w*|"
                  r"one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|thirty|half)\b")
+_DAY = (r"(?:\b\d{1,2}\.\d{1,2}\.(?:\d{4}|\d{2})\b|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}\s+(?:" + _MONTHS + r")|(?:"
+        + _MONTHS + r")\w*\s+\d{1,2}\b|\bконц[аеу]\s+(?:года|месяца|квартала)"
+        r"|\bend of (?:the )?(?:year|month|quarter))")
 _HOLDS = {
+    DAY: re.compile(_DAY, re.IGNORECASE),
+    END: re.compile(r"(?:\bдо|\bпо|не позднее|\buntil|\btill|\bthrough|\bby|no later than|истека\w*|истеч\w*|"
+                    r"оконч\w*|заканчива\w*|expir\w*|срок\w* действия|valid)\W{0,3}(?:\w+\W{1,3}){0,1}" + _DAY,
+                    re.IGNORECASE),
     EMAIL: re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),
     PHONE: re.compile(r"(?:\+\d[\d\s()-]{7,}\d|\b\d{3}[\s-]\d{2}[\s-]\d{2}\b)"),
     DATE: re.compile(r"\b\d{1,2}\.\d{1,2}(?:\.\d{2,4})?\b|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}:\d{2}\b|\b(?:19|20)\d{2}\b|"
@@ -58,7 +75,52 @@ _HOLDS = {
 def asked(question: str) -> str:
     """The kind of value ``question`` asks for (one of the module's constants), or "" for none in particular."""
     found = [(m.start(), kind) for kind, pattern in _ASKS_RE if (m := pattern.search(question))]
-    return min(found)[1] if found else ""
+    kind = min(found)[1] if found else ""
+    if kind == DATE:
+        kind = next((k for k, pattern in _DATES_RE if pattern.search(question)), DATE)
+    return kind
+
+
+_AND = re.compile(r"\s(?:и|а также|and)\s+$", re.IGNORECASE)
+
+
+def asked_all(question: str) -> tuple[str, ...]:
+    """Every kind of value ``question`` asks for: the first (:func:`asked`), and those asked after "и / and"
+    ("кому звонить и во сколько" asks for a person and a time; either one answers)."""
+    first = asked(question)
+    more = [kind for kind, pattern in _ASKS_RE for m in pattern.finditer(question)
+            if m.start() and _AND.search(question[: m.start()])]
+    return tuple(dict.fromkeys([first, *more])) if first else ()
+
+
+def holds_any(kinds: tuple[str, ...], text: str, question: str = "") -> bool:
+    """Whether ``text`` holds a value of one of ``kinds`` (any text does when none is asked)."""
+    return not kinds or any(holds(kind, text, question) for kind in kinds)
+
+
+_COUNTED = re.compile(r"\b(?:сколько|скольк\w*|how many)\s+(\w+)", re.IGNORECASE)
+_COUNT = re.compile(r"\d+(?:[ \u00a0]\d{3})*(?:[.,]\d+)?\W{0,2}((?:\w+\W{1,3}){0,2}?)(\w+)")
+
+
+_NOT_COUNTED = frozenset(terms("время времени деньги денег стоимость time money"))
+
+
+def counted(question: str, text: str) -> bool | None:
+    """Whether ``text`` counts what the question counts ("сколько человек" -> "12 человек"), in the question's
+    language; None when the question counts nothing named ("сколько стоит") or is in another language."""
+    m = _COUNTED.search(question)
+    if m is None or terms(m.group(1))[0] in _NOT_COUNTED or re.match(_NUMBER_WORDS, m.group(1), re.IGNORECASE):
+        return None
+    noun = m.group(1)
+    if bool(re.search("[а-яё]", noun, re.IGNORECASE)) != bool(re.search("[а-яё]", text, re.IGNORECASE)):
+        return None
+    if re.search("[а-яё]", noun, re.IGNORECASE) and not is_counted_noun(noun):
+        return None
+    unit = next((u for u, pattern in _UNITS.items() if re.match(pattern.removeprefix(r"\s*"), noun, re.IGNORECASE)), "")
+    if unit:
+        return bool(re.search(_AMOUNT + _UNITS[unit], text, re.IGNORECASE))
+    wanted = terms(noun)[0]
+    return any(wanted in (terms(c.group(1)) + terms(c.group(2))) for c in _COUNT.finditer(text))
 
 
 def holds(kind: str, text: str, question: str = "") -> bool:
@@ -70,7 +132,7 @@ def holds(kind: str, text: str, question: str = "") -> bool:
     text = re.sub(r"№\s*\d+", " ", text)  # a document's number is no quantity
     for number in set(re.findall(r"\d+", question)):
         text = re.sub(rf"(?<!\d){number}(?!\d)", " ", text)
-    return bool(pattern.search(text))
+    return bool(pattern.search(text)) and (kind != NUMBER or counted(question, text) is not False)
 
 
 _CODE = re.compile(r"(?<![\w-])([A-ZА-ЯЁ]{1,5}(?:-[A-ZА-ЯЁ]{1,5})?)[-\s]?(\d{1,6})(?![\d,.]\d)")
@@ -118,7 +180,11 @@ def _number(text: str) -> float:
 def quantities(question: str) -> list[tuple[float, str]]:
     """The amounts the question gives with their units ("скидку 12 процентов", "спеку на 7 млн")."""
     return [(_number(m.group(1)), unit) for unit, pattern in _UNITS.items()
-            for m in re.finditer(_AMOUNT + pattern, question, re.IGNORECASE)]
+            for m in re.finditer(_AMOUNT + pattern, question, re.IGNORECASE)
+            if not (unit == "year" and _CALENDAR_YEAR.fullmatch(m.group(1)))]  # "за 2026 год" is no amount of years
+
+
+_CALENDAR_YEAR = re.compile(r"(?:19|20)\d{2}")
 
 
 def fits(amounts: list[tuple[float, str]], text: str) -> bool | None:

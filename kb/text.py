@@ -54,6 +54,14 @@ def is_noun(word: str) -> bool:
     return bool(_CYRILLIC.search(word)) and _MORPH.parse(word)[0].tag.POS == "NOUN"
 
 
+def is_counted_noun(word: str) -> bool:
+    """Whether a Russian word may be a noun in the genitive, the form a counted thing takes after "сколько"
+    ("сколько человек", "сколько дней"; not "сколько гарантия")."""
+    word = word.lower()
+    return bool(_CYRILLIC.search(word)) and any(p.tag.POS == "NOUN" and p.tag.case in ("gent", "gen2")
+                                                 for p in _MORPH.parse(word))
+
+
 def words(text: str) -> list[str]:
     """The words of ``text`` that become its terms, in order: lower-cased, split at underscores, e-mails whole."""
     return _WORD.findall(_EMAIL.sub(_whole_email, text).lower().replace("_", " "))

@@ -4,15 +4,34 @@ from __future__ import annotations
 
 import pytest
 
-from kb.asked import DATE, EMAIL, NUMBER, PERSON, PHONE, asked, fits, holds, names_codes, quantities, value_terms
+from kb.asked import (
+    DATE,
+    DAY,
+    EMAIL,
+    END,
+    NUMBER,
+    PERSON,
+    PHONE,
+    asked,
+    asked_all,
+    fits,
+    holds,
+    names_codes,
+    quantities,
+    value_terms,
+)
 from kb.glossary import Glossary
 from kb.text import is_noun, stem
 
 
 @pytest.mark.parametrize(("question", "kind"), [
-    ("Когда у Ромашки заканчивается договор?", DATE),
-    ("До какого числа действует доверенность?", DATE),
-    ("When does the contract expire?", DATE),
+    ("Когда у Ромашки заканчивается договор?", END),  # when, more exactly: the day it ends
+    ("До какого числа действует доверенность?", END),
+    ("When does the contract expire?", END),
+    ("Какого числа следующий звонок?", DAY),
+    ("Когда следующий звонок?", DATE),
+    ("Во сколько лучше звонить?", DATE),
+    ("В какой срок надо ответить на рекламацию?", DATE),
     ("Сколько дней отсрочки у Вектора?", NUMBER),
     ("How much is the Business edition per user?", NUMBER),
     ("Кто подписывает акты?", PERSON),
@@ -26,6 +45,43 @@ from kb.text import is_noun, stem
 ])
 def test_the_kind_of_value_a_question_asks_for(question: str, kind: str) -> None:
     assert asked(question) == kind
+
+
+@pytest.mark.parametrize(("question", "kinds"), [
+    ("Кому звонить и во сколько?", (PERSON, DATE)),  # two things asked: either answers
+    ("Кто подменяет Сафину, когда она в отпуске?", (PERSON,)),  # "когда" here is a condition
+    ("Можно ли продать подписку помесячно?", ()),
+])
+def test_every_kind_asked_after_and(question: str, kinds: tuple[str, ...]) -> None:
+    assert asked_all(question) == kinds
+
+
+@pytest.mark.parametrize(("kind", "text", "expected"), [
+    (END, "Доверенность действует до 31.12.2026; после этой даты запросите новую.", True),
+    (END, "Подписывает по доверенности № 7 от 09.01.2026.", False),  # a start date says nothing of the end
+    (END, "Если никто не заявит о расторжении за 30 дней до окончания, договор продлевается.", False),
+    (END, "Срок: поставка до 15.02.2027", True),
+    (DAY, "Следующий звонок — 03.12.2026.", True),
+    (DAY, "Перезвонить через 2 недели.", False),
+])
+def test_a_day_and_the_day_something_ends(kind: str, text: str, expected: bool) -> None:
+    assert holds(kind, text) is expected
+
+
+@pytest.mark.parametrize(("question", "text", "expected"), [
+    ("Сколько человек работает в отделе?", "Курс стоит 45 000 руб. за человека.", False),  # a price, not a headcount
+    ("Сколько человек работает в отделе?", "В отделе 12 человек.", True),
+    ("Сколько дней отсрочки?", "Отсрочка 45 календарных дней.", True),
+    ("Сколько процентов скидка?", "Скидка 5 %.", True),
+    ("Сколько гарантия на компрессор?", "5 лет на компрессор.", True),  # "гарантия" is not what is counted
+])
+def test_a_number_of_the_thing_counted(question: str, text: str, expected: bool) -> None:
+    assert holds(NUMBER, text, question) is expected
+
+
+def test_a_calendar_year_is_no_amount_of_years() -> None:
+    assert quantities("если за 2026 год они не наберут 15 млн") == [(15.0, "mln")]
+    assert quantities("скидка за подписку на 5 лет") == [(5.0, "year")]
 
 
 @pytest.mark.parametrize(("kind", "text", "question", "expected"), [
