@@ -79,6 +79,7 @@ class Choice:
     similarity: float
     hit: int
     holds: bool = True
+    kinds: tuple[str, ...] = ()  # the kinds of value the question asks for
 
 
 def _span_scores(index: Index, qvec: np.ndarray, hit: Hit, wanted: dict[str, float]) -> tuple[list[Span], np.ndarray,
@@ -114,7 +115,7 @@ def choose(index: Index, qvec: np.ndarray, hits: list[Hit], question: str, words
         units, sims, scores = _span_scores(index, qvec, hits[i], wanted)
         found += [(float(scores[j]), float(sims[j]), i, j, units, scores) for j in range(len(units))]
     if not found:
-        return Choice(hits[0].text[:MAX_ANSWER_CHARS], 0.0, 0, holds_any(kind, hits[0].text, question))
+        return Choice(hits[0].text[:MAX_ANSWER_CHARS], 0.0, 0, holds_any(kind, hits[0].text, question), kind)
     found.sort(key=lambda f: -f[0])
     # Among the spans scoring within KIND_SLACK of the best: one whose range holds the amount the question
     # gives ("скидку 12 %" -> the "от 10 до 15 %" row), then one holding the asked kind of value, then the best.
@@ -136,7 +137,7 @@ def choose(index: Index, qvec: np.ndarray, hits: list[Hit], question: str, words
         span = f"{span} {units[nxt].text}"
     # Confidence reads how close the answering passage's best sentence is, whichever of its spans is shown.
     return Choice(span, max(f[1] for f in found if f[2] == i), i,
-                  holds_any(kind, span, question) and fits(amounts, span) is not False)
+                  holds_any(kind, span, question) and fits(amounts, span) is not False, kind)
 
 
 def best_span(index: Index, qvec: np.ndarray, hit: Hit, question: str = "") -> tuple[str, float]:
@@ -253,6 +254,29 @@ def unknown_words(index: Index, question: str, named: Match) -> list[str]:
     return unknown if topic and len(known) * 3 >= len(topic) * 2 else []
 
 
+def beside_the_point(index: Index, question: str, named: Match, top: Hit, span: str) -> bool:
+    """Whether the answer shares no topic word with the question once the words saying who it is about are left
+    out: the client's name and the places it is in, by its tags or a glossary word for one ("ССМ питерские …",
+    "ГрадСтрою из Нижнего …"); the rest is read in the documents' words. Only in one language: across
+    languages words say nothing."""
+    if script(question) != script(span):
+        return False
+    client = next((n for n in index.names.names if n.id == named.client and n.kind == "client"), None)
+    tags = set(client.tags) if client else set()
+
+    def names_who(word: str) -> bool:
+        folded = fold(word)
+        if folded in named.words or folded in tags:
+            return True
+        if any(folded.startswith(t[:max(4, len(t) - 2)]) for t in tags if len(t) >= 4):
+            return True
+        return any(fold(w) in tags for form in index.glossary.forms(word) for w in words(form))
+
+    rest = " ".join(w for w in words(question) if not names_who(w))
+    topic = content_stems(rest) | content_stems(index.in_own_words(rest))
+    return bool(topic) and not topic & set(terms(" ".join([*top.heading_path, span])))
+
+
 def _named_words(question: str, named: Match) -> list[str]:
     return [w for w in words(question) if fold(w) in named.words]
 
@@ -351,6 +375,11 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
     # An amount the question gives that no range or value of the answering passage covers ("на 5 лет" against
     # rows for 1, 2 and 3 years): the passage is about the topic, not this case.
     if fits(quantities(question), top.text) is False:
+        conf = min(conf, UNSURE_AT_MOST)
+    # About the client named, but not about what is asked of it (the card's introduction, for a question on its
+    # payment terms): the answer says nothing the question asks beyond who it is about.
+    if named.client and not (chosen.kinds and chosen.holds) and beside_the_point(index, asked_as, named, top,
+                                                                                   chosen.text):
         conf = min(conf, UNSURE_AT_MOST)
     if named.client:
         elsewhere = absent_field(index, question, qvec, named, hits)

@@ -14,11 +14,16 @@ from kb.text import is_counted_noun, terms
 
 DATE, NUMBER, PERSON, EMAIL, PHONE = "date", "number", "person", "email", "phone"
 DAY, END = "day", "end"  # a calendar day ("какого числа"); the day something ends ("до какого числа", "expire")
+TIME, WEIGHT = "time", "weight"  # a time of day ("во сколько", "до скольки"); a weight ("сколько весит")
 
-_ASKS = [  # the pattern matching earliest in the question decides ("Кто подменяет её, когда она в отпуске?")
+_ASKS = [  # the pattern matching earliest in the question decides ("Кто подменяет её, когда она в отпуске?"), then
+    # the earlier in this list ("сколько весит" asks a weight, not any number)
+    (TIME, r"во сколько|в котором часу|до скольки|со скольки|с какого часа|до какого часа|\bwhat time\b|"
+           r"opening hours|часы работы|график работы"),
+    (WEIGHT, r"сколько вес|\bвес(?:а|ом)?\b|\bмасс[аыу]\b|how heavy|\bweigh"),
     (EMAIL, r"\be-?mail|\bemail|\bпочт[аы]\b|имейл|емейл|\bмейл"),
     (PHONE, r"телефон|\bphone|мобильн"),
-    (DATE, r"\bкогда\b|во сколько|в котором часу|(?:в|за) какой срок|\bwhat time\b|how soon|"
+    (DATE, r"\bкогда\b|(?:в|за) какой срок|how soon|"
            r"какого числа|како[йе] (?:числ|дат)|до какой даты|\bдата\b|\bwhen\b|what date|until when|"
            r"by when|\bdeadline|истекает|заканчивается|истечёт|истечет|\bexpire"),
     (PERSON, r"^\W*(?:а\s+)?(?:кто|кому|кого|с кем)\b|\b(?:кто|кому|с кем)\b|^\W*(?:who|whom)\b|\bwho\b"),
@@ -54,6 +59,10 @@ _HOLDS = {
     END: re.compile(r"(?:\bдо|\bпо|не позднее|\buntil|\btill|\bthrough|\bby|no later than|истека\w*|истеч\w*|"
                     r"оконч\w*|заканчива\w*|expir\w*|срок\w* действия|valid)\W{0,3}(?:\w+\W{1,3}){0,1}" + _DAY,
                     re.IGNORECASE),
+    TIME: re.compile(r"\b\d{1,2}[:.]\d{2}\b(?!\.?\d)|\b\d{1,2}\s*(?:ч\b|час\w*|утра|вечера|am\b|pm\b|a\.m\.|p\.m\.)"
+                     r"|круглосуточно|24/7|around the clock", re.IGNORECASE),
+    WEIGHT: re.compile(r"\d+(?:[.,]\d+)?\s*(?:кг|килограмм\w*|тонн\w*|т\b|kg|kilo\w*|tonnes?|tons?|lbs?)(?!\w)",
+                       re.IGNORECASE),
     EMAIL: re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),
     PHONE: re.compile(r"(?:\+\d[\d\s()-]{7,}\d|\b\d{3}[\s-]\d{2}[\s-]\d{2}\b)"),
     DATE: re.compile(r"\b\d{1,2}\.\d{1,2}(?:\.\d{2,4})?\b|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}:\d{2}\b|\b(?:19|20)\d{2}\b|"
@@ -74,8 +83,9 @@ _HOLDS = {
 
 def asked(question: str) -> str:
     """The kind of value ``question`` asks for (one of the module's constants), or "" for none in particular."""
-    found = [(m.start(), kind) for kind, pattern in _ASKS_RE if (m := pattern.search(question))]
-    kind = min(found)[1] if found else ""
+    found = [(m.start(), order, kind) for order, (kind, pattern) in enumerate(_ASKS_RE)
+             if (m := pattern.search(question))]
+    kind = min(found)[2] if found else ""
     if kind == DATE:
         kind = next((k for k, pattern in _DATES_RE if pattern.search(question)), DATE)
     return kind

@@ -74,6 +74,13 @@ class Glossary:
         """Whether ``word`` is a variant the glossary has a term for ("юзера", "допник")."""
         return (stem(word.lower()),) in self._map
 
+    def forms(self, word: str) -> list[str]:
+        """Every way the glossary writes what ``word`` names: its term and the term's variants ("питерская" ->
+        "Санкт-Петербург", "питер", "спб"); empty for a word it does not know."""
+        key = (stem(word.lower()),)
+        term = self._map.get(key) or next((t for t in self._variants if _key(t) == key), None)
+        return [term, *self._variants.get(term, [])] if term else []
+
     def expand(self, text: str, known: Callable[[str], bool] = lambda _: False) -> str:
         """``text`` in the documents' words: a variant the index never saw ("юзера") is replaced by the documents'
         word for it; one it knows ("ДС", which cards use too) stays, with that word added at the end."""

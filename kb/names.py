@@ -84,6 +84,7 @@ class Name:
     spellings: tuple[tuple[str, ...], ...]
     title: str = ""
     places: tuple[str, ...] = ()  # folded tag words: tell apart clients whose names match equally
+    tags: tuple[str, ...] = ()  # every folded tag word, short ones too ("спб")
 
 
 @dataclass(frozen=True)
@@ -172,7 +173,8 @@ class Names:
                 tags = [str(t) for t in d.meta.get("tags") or []]
                 found[("client", d.client)] = Name(
                     "client", d.client, spellings(d.title, d.client, extra.get(d.client, []), tags), d.title,
-                    tuple(dict.fromkeys(fold(w) for t in tags for w in words(t) if len(w) >= 4)))
+                    tuple(dict.fromkeys(fold(w) for t in tags for w in words(t) if len(w) >= 4)),
+                    tuple(dict.fromkeys(fold(w) for t in tags for w in words(t))))
             products = d.meta.get("products") or []
             if d.type == "product" and len(products) == 1 and PurePosixPath(d.path).stem == products[0]:
                 found[("product", products[0])] = Name(

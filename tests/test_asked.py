@@ -12,6 +12,8 @@ from kb.asked import (
     NUMBER,
     PERSON,
     PHONE,
+    TIME,
+    WEIGHT,
     asked,
     asked_all,
     fits,
@@ -30,7 +32,10 @@ from kb.text import is_noun, stem
     ("When does the contract expire?", END),
     ("Какого числа следующий звонок?", DAY),
     ("Когда следующий звонок?", DATE),
-    ("Во сколько лучше звонить?", DATE),
+    ("Во сколько лучше звонить?", TIME),  # a time of day
+    ("До скольки работает склад в субботу?", TIME),
+    ("What time does the office open?", TIME),
+    ("Сколько весит сервер?", WEIGHT),  # a weight, not any number: listed before "сколько"
     ("В какой срок надо ответить на рекламацию?", DATE),
     ("Сколько дней отсрочки у Вектора?", NUMBER),
     ("How much is the Business edition per user?", NUMBER),
@@ -48,7 +53,7 @@ def test_the_kind_of_value_a_question_asks_for(question: str, kind: str) -> None
 
 
 @pytest.mark.parametrize(("question", "kinds"), [
-    ("Кому звонить и во сколько?", (PERSON, DATE)),  # two things asked: either answers
+    ("Кому звонить и во сколько?", (PERSON, TIME)),  # two things asked: either answers
     ("Кто подменяет Сафину, когда она в отпуске?", (PERSON,)),  # "когда" here is a condition
     ("Можно ли продать подписку помесячно?", ()),
 ])
@@ -101,6 +106,19 @@ def test_a_calendar_year_is_no_amount_of_years() -> None:
 ])
 def test_whether_a_span_holds_the_kind(kind: str, text: str, question: str, expected: bool) -> None:
     assert holds(kind, text, question) is expected
+
+
+@pytest.mark.parametrize(("kind", "text", "expected"), [
+    (TIME, "Лучше звонить после 16:00.", True),
+    (TIME, "Склад работает с 9 часов до 18 часов.", True),
+    (TIME, "Поддержка отвечает круглосуточно.", True),
+    (TIME, "Бронируйте не позднее чем за 2 рабочих дня.", False),  # a duration is no time of day
+    (TIME, "Договор от 12.05.2026.", False),
+    (WEIGHT, "Масса: 1 250 кг, габариты 2,1 × 1,2 м.", True),
+    (WEIGHT, "Мощность 1000 кВт, КПД 94 %.", False),
+])
+def test_a_time_of_day_and_a_weight(kind: str, text: str, expected: bool) -> None:
+    assert holds(kind, text) is expected
 
 
 def test_codes_the_question_names_must_be_in_the_text() -> None:
