@@ -499,8 +499,9 @@ def create_app(settings: Settings, embedder: Embedder | None = None,
             follower.stop()
         if watcher:
             watcher.stop()
-        kb.close()
-        users.close()
+        if settings.database_url:  # the pools' threads end with the server (an app on SQLite may start again)
+            kb.close()
+            users.close()
         lock.release()
 
     app = FastAPI(title="kb", description="Answers from the sales knowledge base, with sources.",
