@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -10,7 +11,8 @@ import numpy as np
 
 from kb.asked import asked_all, fits, holds_any, names_codes, quantities, value_terms
 from kb.chunking import Chunk
-from kb.names import Match, fold, words
+from kb.glossary import Glossary
+from kb.names import Match, distance, fold, words
 from kb.search import Filters, Hit, Index, Ranking, Vector
 from kb.spans import MAX_SPAN_CHARS as MAX_ANSWER_CHARS
 from kb.spans import Span, spans
@@ -188,7 +190,8 @@ def _heading_words(heading: str) -> set[str]:
     return content_stems(heading)
 
 
-def absent_field(index: Index, question: str, qvec: np.ndarray, named: Match, hits: list[Hit]) -> PassageRow | None:
+def absent_field(index: Index, question: str, qvec: np.ndarray, named: Match, hits: list[Hit],
+                 found: bool = False) -> PassageRow | None:
     """The section other clients' cards answer ``question`` from, when the named client's documents have nothing
     like it: the asked field is simply not written down for this client.
 
@@ -196,7 +199,9 @@ def absent_field(index: Index, question: str, qvec: np.ndarray, named: Match, hi
     cards' closest sections that answer it), two thirds (by rarity) occur nowhere in this client's documents
     ("кредитный лимит" in a card without one); or the other cards' best section for the question is closer to
     it than anything of this client's and this client has no section under a heading like it, or like one
-    above it ("Кто подписывает документы" in a card without signers).
+    above it ("Кто подписывает документы" in a card without signers). A value of the asked kind already
+    ``found`` in the client's own documents outweighs the second sign: the field may sit under another heading
+    there (an IT director's e-mail among the decision makers).
     """
     mine = ("SELECT p.id FROM passages p JOIN documents d ON d.id = p.doc_id WHERE d.client = ?", (named.client,))
     others = ("SELECT p.id FROM passages p JOIN documents d ON d.id = p.doc_id "
@@ -224,7 +229,7 @@ def absent_field(index: Index, question: str, qvec: np.ndarray, named: Match, hi
     share = sum(asked_field[t] for t in lacking if t in asked_field) / (sum(asked_field.values()) or 1.0)
     if script(question) == language and share >= FIELD_LACKING:
         return row
-    if script(row.heading) != language:  # headings in another language say nothing about what is missing
+    if found or script(row.heading) != language:  # headings in another language say nothing of what is missing
         return None
     own = max(index.dense(qvec, 1, index.passages_of(named.client)).values(), default=0.0)
     # The field is the other card's section or any section above it ("Условия оплаты > Отсрочка").
@@ -275,6 +280,29 @@ def beside_the_point(index: Index, question: str, named: Match, top: Hit, span: 
     rest = " ".join(w for w in words(question) if not names_who(w))
     topic = content_stems(rest) | content_stems(index.in_own_words(rest))
     return bool(topic) and not topic & set(terms(" ".join([*top.heading_path, span])))
+
+
+_CAPITALISED = re.compile(r"(?<![.!?:]\s)(?<!^)\b[A-Z][a-z]{2,}\b")
+
+
+def unknown_names(index: Index, question: str, named: Match) -> list[str]:
+    """The capitalised words inside an English question (names of people, places, things) that no passage
+    holds, as written or read as Cyrillic, even with one letter off; the client's name, function words and the
+    words the glossary translates left out."""
+    out = []
+    for m in _CAPITALISED.finditer(question.strip()):
+        word = m.group(0)
+        if word.lower() in STOPWORDS or fold(word) in named.words or Glossary.translate(word):
+            continue
+        forms = {stem(word.lower()), stem(fold(word))}
+        if forms & index.df.keys():
+            continue
+        folded = fold(word)
+        if len(folded) >= 6 and any(abs(len(t) - len(folded)) <= 2 and distance(fold(t), folded) <= 1
+                                    for t in index.df if t[:1] == folded[:1]):
+            continue
+        out.append(word)
+    return out
 
 
 def _named_words(question: str, named: Match) -> list[str]:
@@ -336,6 +364,12 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
     filters = filters or Filters()
     asked_as = question  # as the person wrote it: slang the glossary knows is not an unknown word
     own = index.in_own_words(question)
+    # An English question to a base written in Russian also says, in the base's words, the fields it asks about
+    # ("payment deferral" -> "оплата платеж отсрочка"): both searches, and the evidence of the answer, use them.
+    translated = index.glossary.translate(question) if script(question) == "latin" and index.in_cyrillic else ""
+    spoken = own  # the fields read in the base's words find passages; whether a field is written is judged as asked
+    if translated:
+        own = f"{own} ({translated})"
     if own != question:
         question, qvec, ranking = own, None, None
     named = about(index, question, filters) if resolve else Match()
@@ -372,6 +406,10 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
     # the thing asked about is not written down anywhere, whatever the passage is about.
     if script(question) == script(top.text) and unknown_words(index, asked_as, named):
         conf = min(conf, UNSURE_AT_MOST)
+    # A name in an English question that the base has never seen, in Latin or read as Cyrillic ("Kirill Zuev",
+    # "Vladivostok"): whoever or wherever it names, the base says nothing of it.
+    if script(asked_as) == "latin" and unknown_names(index, asked_as, named):
+        conf = min(conf, UNSURE_AT_MOST)
     # An amount the question gives that no range or value of the answering passage covers ("на 5 лет" against
     # rows for 1, 2 and 3 years): the passage is about the topic, not this case.
     if fits(quantities(question), top.text) is False:
@@ -382,11 +420,16 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
                                                                                    chosen.text):
         conf = min(conf, UNSURE_AT_MOST)
     if named.client:
-        elsewhere = absent_field(index, question, qvec, named, hits)
+        mine = (doc := index.store.document(top.path)) is not None and doc.client == named.client
+        elsewhere = absent_field(index, spoken, qvec, named, hits, found=bool(chosen.kinds and chosen.holds and mine))
         if elsewhere is not None:
             conf = min(conf, REFUSE_BELOW / 2)
         if conf < REFUSE_BELOW:
             note = not_written(index, question, named.client, elsewhere, top, chosen.text)
+    # A question about a named client answered from a document that is not that client's (a policy, a product
+    # page): what holds in general may not hold for this client, whose exceptions are in its own documents.
+    if named.client and (doc := index.store.document(top.path)) is not None and doc.client != named.client:
+        conf = min(conf, UNSURE_AT_MOST)
     if not named.client and named.candidates:  # two clients named equally: kb does not pick one
         conf = min(conf, UNSURE_AT_MOST)
     # A question that names no client, answered from one client's documents, is about a client nobody asked about

@@ -43,6 +43,48 @@ SLANG: dict[str, tuple[str, ...]] = {
 def _key(variant: str) -> tuple[str, ...]:
     return tuple(stem(w) for w in _WORD.findall(variant.lower()))
 
+# What a sales knowledge base written in Russian calls the things an English question asks about: the fields of
+# client cards, contracts, policies and price lists any distributor or vendor keeps. An English question about a
+# Russian card shares no word with it; these give its keyword search, and the evidence its answer is judged by,
+# the card's own words (the meaning search needs none).
+FIELDS_EN: dict[str, str] = {
+    "payment": "оплата платеж", "pay": "оплата платеж", "deferral": "отсрочка", "deferred": "отсрочка",
+    "payment terms": "условия оплаты отсрочка", "prepayment": "предоплата", "advance": "аванс предоплата",
+    "credit limit": "кредитный лимит", "invoice": "счет", "currency": "валюта", "rouble": "рубль",
+    "discount": "скидка", "price": "цена прайс", "cost": "стоимость цена", "charge": "стоимость расценки",
+    "rate": "расценки ставка", "price list": "прайс", "price increase": "индексация", "indexation": "индексация",
+    "contract": "договор", "agreement": "договор соглашение", "addendum": "дополнительное соглашение",
+    "specification": "спецификация", "act": "акт", "signs": "подписывает", "sign": "подписывает подпись",
+    "signatory": "подписывает", "power of attorney": "доверенность", "expire": "действует окончание",
+    "renewal": "продление", "renew": "продление", "termination": "расторжение",
+    "delivery": "поставка доставка", "deliver": "поставка доставка", "shipment": "отгрузка", "ship": "отгрузка",
+    "lead time": "срок поставки", "stage": "этап", "warehouse": "склад", "logistics": "логистика",
+    "warranty": "гарантия", "guarantee": "гарантия", "defect": "брак", "complaint": "рекламация",
+    "claim": "рекламация претензия", "return": "возврат", "penalty": "неустойка штраф",
+    "installation": "монтаж", "commissioning": "пусконаладка ПНР", "commission": "пусконаладка ПНР",
+    "service": "сервис обслуживание", "service plan": "тариф сервисный контракт", "maintenance": "обслуживание",
+    "response time": "время реакции", "emergency": "авария аварийный", "ticket": "заявка", "priority": "приоритет",
+    "escalation": "эскалация", "escalate": "эскалация", "visit": "выезд визит", "pass": "пропуск",
+    "contact": "контакты", "contacts": "контакты", "phone": "телефон", "email": "почта e-mail",
+    "director": "директор", "general director": "генеральный директор", "ceo": "генеральный директор",
+    "chief engineer": "главный инженер", "engineer": "инженер", "accountant": "бухгалтер",
+    "chief accountant": "главный бухгалтер", "procurement": "закупки снабжение", "purchasing": "закупки снабжение",
+    "supply": "снабжение поставка", "suppliers": "поставщики", "lawyer": "юрист", "decision maker": "ЛПР",
+    "account manager": "менеджер КАМ", "manager": "менеджер", "owner": "ответственный владелец",
+    "approve": "согласует", "approves": "согласует", "approval": "согласование", "replaces": "замещает",
+    "covers": "замещает", "away": "отпуск отсутствие", "vacation": "отпуск",
+    "partner": "партнер", "level": "уровень", "turnover": "оборот", "revenue": "выручка оборот",
+    "volume": "объем", "order": "заказ", "budget": "бюджет", "tender": "тендер", "competitor": "конкурент",
+    "risk": "риски", "risks": "риски", "history": "история", "promised": "обещали", "promise": "обещали",
+    "next call": "следующий звонок", "call": "звонок", "meeting": "встреча", "proposal": "предложение КП",
+    "quote": "коммерческое предложение КП", "demo": "демо", "training": "обучение", "license": "лицензия",
+    "subscription": "подписка", "user": "пользователь", "edition": "редакция", "module": "модуль",
+    "datasheet": "характеристики", "model": "модель", "power": "мощность", "efficiency": "КПД",
+    "weight": "масса вес", "size": "габариты размер", "export": "экспорт", "import": "ввоз импорт",
+    "vat": "НДС", "tax": "налог НДС", "customs": "таможня",
+    "bronze": "бронзовый", "silver": "серебряный", "gold": "золотой", "platinum": "платиновый",
+}
+
 
 class Glossary:
     """Variants (as stems) and the words the documents use for them."""
@@ -73,6 +115,24 @@ class Glossary:
     def knows(self, word: str) -> bool:
         """Whether ``word`` is a variant the glossary has a term for ("юзера", "допник")."""
         return (stem(word.lower()),) in self._map
+
+    @staticmethod
+    def translate(text: str) -> str:
+        """The Russian words of the fields an English ``text`` asks about (``FIELDS_EN``), longest phrase first;
+        "" when it names none."""
+        said = [stem(w) for w in _WORD.findall(text.lower())]
+        out: list[str] = []
+        i = 0
+        while i < len(said):
+            for size in (3, 2, 1):
+                found = _FIELDS.get(tuple(said[i : i + size]))
+                if found:
+                    out.append(found)
+                    i += size
+                    break
+            else:
+                i += 1
+        return " ".join(dict.fromkeys(out))
 
     def forms(self, word: str) -> list[str]:
         """Every way the glossary writes what ``word`` names: its term and the term's variants ("питерская" ->
@@ -108,3 +168,6 @@ class Glossary:
         result = "".join(out)
         extra = [t for t in dict.fromkeys(added) if t.lower() not in result.lower()]
         return f"{result} ({', '.join(extra)})" if extra else result
+
+
+_FIELDS = {tuple(stem(w) for w in _WORD.findall(phrase)): russian for phrase, russian in FIELDS_EN.items()}

@@ -45,7 +45,7 @@ def _root(key: str) -> str:
     return snowball("russian", key)
 
 
-def _distance(a: str, b: str) -> int:
+def distance(a: str, b: str) -> int:
     """Edit distance with transpositions (optimal string alignment)."""
     prev2: list[int] = []
     prev = list(range(len(b) + 1))
@@ -70,7 +70,7 @@ def similarity(said: str, name: str) -> float:
     a, b = _root(said), _root(name)
     if len(b) >= 5 and a.startswith(b):  # a word made from the name: "алматинцы", "ростовский"
         return TYPO
-    if len(b) >= 8 and abs(len(a) - len(b)) <= 2 and _distance(a, b) <= (2 if len(b) >= 11 else 1):
+    if len(b) >= 8 and abs(len(a) - len(b)) <= 2 and distance(a, b) <= (2 if len(b) >= 11 else 1):
         return TYPO
     return 0.0
 

@@ -25,6 +25,7 @@ from kb.store import Store
 from kb.text import from_wrong_layout, fts_query, script, terms
 
 log = logging.getLogger(__name__)
+_CYRILLIC_TERM = re.compile(r"[а-яё]")
 Mode = Literal["dense", "keyword", "hybrid"]
 MODES: tuple[Mode, ...] = ("dense", "keyword", "hybrid")
 Vector = np.ndarray | Callable[[], np.ndarray]
@@ -180,6 +181,12 @@ class Index:
         self.faiss = vector_index(embedder.dim, self.size)
         if len(ids):
             self.faiss.add_with_ids(vecs, ids)
+
+    @functools.cached_property
+    def in_cyrillic(self) -> bool:
+        """Whether a fifth or more of the index's terms are Cyrillic: a base written (partly) in Russian."""
+        cyrillic = sum(1 for t in self.df if _CYRILLIC_TERM.match(t))
+        return cyrillic * 5 >= len(self.df) > 0
 
     @functools.cached_property
     def _client_passages(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -163,3 +163,9 @@ def test_slang_is_searched_in_the_documents_words() -> None:
 def test_nouns_are_told_apart_for_russian_words_only() -> None:
     assert is_noun("хладагент") and is_noun("пересдача")
     assert not is_noun("продлил") and not is_noun("семи") and not is_noun("long")
+
+
+def test_the_fields_an_english_question_asks_about_in_russian() -> None:
+    assert Glossary.translate("What payment deferral does GradInvest have?") == "оплата платеж отсрочка"
+    assert Glossary.translate("Who is the chief engineer at Astana Grand?") == "главный инженер"  # the longer phrase
+    assert Glossary.translate("When was Super Bowl 50 played?") == ""
