@@ -386,6 +386,14 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
     elif callable(qvec):
         qvec = qvec()
     hits = ranking.hits[:SOURCES]
+    # A named client's own documents hold its facts: one of them scoring about as well as a general document
+    # (a policy on contract numbers, against the client's contract) comes first.
+    if named.client and hits:
+        own = [i for i, h in enumerate(hits)
+               if (doc := index.store.document(h.path)) is not None and doc.client == named.client]
+        if own and own[0] and hits[own[0]].score >= hits[0].score - KIND_SLACK:
+            hits = [hits[own[0]], *hits[: own[0]], *hits[own[0] + 1 :]]
+            ranking = replace(ranking, hits=hits)
     if not hits:
         return Answer(False, None, 0.0, [], features={}, client=named.client,
                       candidates=named.candidates if not named.client else ())
