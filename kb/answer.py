@@ -287,8 +287,8 @@ _CAPITALISED = re.compile(r"(?<![.!?:]\s)(?<!^)\b[A-Z][a-z]{2,}\b")
 
 def unknown_names(index: Index, question: str, named: Match) -> list[str]:
     """The capitalised words inside an English question (names of people, places, things) that no passage
-    holds, as written or read as Cyrillic, even with one letter off; the client's name, function words and the
-    words the glossary translates left out."""
+    holds, as written or read as Cyrillic, even with one letter off or as the start of a longer word; the
+    client's name, function words and the words the glossary translates left out."""
     out = []
     for m in _CAPITALISED.finditer(question.strip()):
         word = m.group(0)
@@ -298,8 +298,9 @@ def unknown_names(index: Index, question: str, named: Match) -> list[str]:
         if forms & index.df.keys():
             continue
         folded = fold(word)
-        if len(folded) >= 6 and any(abs(len(t) - len(folded)) <= 2 and distance(fold(t), folded) <= 1
-                                    for t in index.df if t[:1] == folded[:1]):
+        # one letter off ("Stendard"), or the start of a word the base has ("Kazakh" -> "Казахстан")
+        if len(folded) >= 5 and any(t.startswith(folded) or len(folded) >= 6 and abs(len(t) - len(folded)) <= 2
+                                    and distance(fold(t), folded) <= 1 for t in index.df if t[:1] == folded[:1]):
             continue
         out.append(word)
     return out
