@@ -262,10 +262,12 @@ def unknown_words(index: Index, question: str, named: Match) -> list[str]:
 def beside_the_point(index: Index, question: str, named: Match, top: Hit, span: str) -> bool:
     """Whether the answer shares no topic word with the question once the words saying who it is about are left
     out: the client's name and the places it is in, by its tags or a glossary word for one ("ССМ питерские …",
-    "ГрадСтрою из Нижнего …"); the rest is read in the documents' words. Only in one language: across
-    languages words say nothing."""
-    if script(question) != script(span):
-        return False
+    "ГрадСтрою из Нижнего …"); the rest is read in the documents' words. Across languages only the fields an
+    English question asks about, in the base's words (kb.glossary.FIELDS_EN), are compared."""
+    if script(question) != script(span):  # across languages only the fields the glossary reads say anything
+        naming = {stem(n) for n in named.words}
+        fields = Glossary.translate(" ".join(w for w in words(question) if stem(fold(w)) not in naming))
+        return bool(fields) and not content_stems(fields) & set(terms(" ".join([*top.heading_path, span])))
     client = next((n for n in index.names.names if n.id == named.client and n.kind == "client"), None)
     tags = set(client.tags) if client else set()
 
@@ -406,6 +408,13 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
     learn(Chunk("", top.heading, top.heading_path, top.text, 0, 0).embed_text(top.title), index.store.terms_of(top.id))
     feats = features(index, ranking, chosen.similarity, question)
     conf = confidence(feats)
+    # The named client's own document holds a value of the kind asked (a date for "до какого числа", a phone for
+    # "телефон снабженца"), in a passage about what is asked: the fact is found, whatever the margin between
+    # sections of one card, which all speak of the same client. The caps below still apply.
+    mine = (doc := index.store.document(top.path)) is not None and bool(named.client) and doc.client == named.client
+    if mine and chosen.kinds and chosen.holds and conf >= REFUSE_BELOW and not beside_the_point(
+            index, asked_as, named, top, chosen.text):
+        conf = max(conf, CONFIDENT_FROM)
     note = ""
     # On the topic without the value asked for, or without the model or code the question names ("NT-HP 120"
     # against a table of NT-HP 45-90): never said with confidence.
@@ -429,7 +438,6 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
                                                                                    chosen.text):
         conf = min(conf, UNSURE_AT_MOST)
     if named.client:
-        mine = (doc := index.store.document(top.path)) is not None and doc.client == named.client
         elsewhere = absent_field(index, spoken, qvec, named, hits, found=bool(chosen.kinds and chosen.holds and mine))
         if elsewhere is not None:
             conf = min(conf, REFUSE_BELOW / 2)
