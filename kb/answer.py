@@ -255,7 +255,8 @@ def unknown_words(index: Index, question: str, named: Match) -> list[str]:
     found = [(w, stem(w)) for w in words(question) if stem(w) not in name_stems and w not in STOPWORDS]
     topic = [(w, t) for w, t in found if len(t) > 2 and not any(c.isdigit() for c in w)]
     known = [t for _, t in topic if t in index.df]
-    unknown = [w for w, t in topic if t not in index.df and is_noun(w) and not index.glossary.knows(w)]
+    unknown = [w for w, t in topic if t not in index.df and is_noun(w) and not index.glossary.knows(w)
+               and not _derived(index, t)]
     return unknown if topic and len(known) * 3 >= len(topic) * 2 else []
 
 
@@ -306,6 +307,12 @@ def unknown_names(index: Index, question: str, named: Match) -> list[str]:
             continue
         out.append(word)
     return out
+
+
+def _derived(index: Index, term: str) -> bool:
+    """Whether ``term`` is made from a word the index has, by a suffix ("снабженц" from "снабжен"): a known
+    term of six letters or more begins it."""
+    return any(term[:i] in index.df for i in range(6, len(term)))
 
 
 def _named_words(question: str, named: Match) -> list[str]:
@@ -392,15 +399,30 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
     # A named client's own documents hold its facts: one of them scoring about as well as a general document
     # (a policy on contract numbers, against the client's contract) comes first.
     if named.client and hits:
-        own = [i for i, h in enumerate(hits)
-               if (doc := index.store.document(h.path)) is not None and doc.client == named.client]
-        if own and own[0] and hits[own[0]].score >= hits[0].score - KIND_SLACK:
-            hits = [hits[own[0]], *hits[: own[0]], *hits[own[0] + 1 :]]
+        theirs = [i for i, h in enumerate(hits)
+                  if (doc := index.store.document(h.path)) is not None and doc.client == named.client]
+        if theirs and theirs[0] and hits[theirs[0]].score >= hits[0].score - KIND_SLACK:
+            hits = [hits[theirs[0]], *hits[: theirs[0]], *hits[theirs[0] + 1 :]]
             ranking = replace(ranking, hits=hits)
     if not hits:
         return Answer(False, None, 0.0, [], features={}, client=named.client,
                       candidates=named.candidates if not named.client else ())
-    chosen = choose(index, qvec, hits, question, index.names.mask(question) if named.words else "")
+    masked = index.names.mask(question) if named.words else ""
+    chosen = choose(index, qvec, hits, question, masked)
+    # About the client but beside the point (its card's introduction, drawn by the client's city in the question):
+    # the next of the client's passages that speaks of what is asked answers instead.
+    # The passage set aside no longer competes: its closeness to the question is the client's name, not the fact.
+    if named.client and beside_the_point(index, asked_as, named, hits[chosen.hit], chosen.text):
+        aside = hits[chosen.hit]
+        for i, h in enumerate(hits):
+            if i == chosen.hit or (doc := index.store.document(h.path)) is None or doc.client != named.client:
+                continue
+            other = choose(index, qvec, [h], question, masked)
+            if not beside_the_point(index, asked_as, named, h, other.text):
+                hits = [h for h in hits if h.id != aside.id]
+                ranking = replace(ranking, hits=hits, dense={p: v for p, v in ranking.dense.items() if p != aside.id})
+                chosen = replace(other, hit=hits.index(h))
+                break
     if chosen.hit:  # the answer's own passage is the first source
         hits = [hits[chosen.hit], *hits[: chosen.hit], *hits[chosen.hit + 1 :]]
         ranking = replace(ranking, hits=hits)
