@@ -309,6 +309,16 @@ def unknown_names(index: Index, question: str, named: Match) -> list[str]:
     return out
 
 
+def _clients(index: Index, hits: list[Hit]) -> dict[str, str]:
+    """The client of each hit's document ("" for a general one), read once per document."""
+    out: dict[str, str] = {}
+    for h in hits:
+        if h.path not in out:
+            doc = index.store.document(h.path)
+            out[h.path] = doc.client if doc is not None else ""
+    return out
+
+
 def _derived(index: Index, term: str) -> bool:
     """Whether ``term`` is made from a word the index has, by a suffix ("снабженц" from "снабжен"): a known
     term of six letters or more begins it."""
@@ -396,11 +406,11 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
     elif callable(qvec):
         qvec = qvec()
     hits = ranking.hits[:SOURCES]
+    client_of = _clients(index, hits)
     # A named client's own documents hold its facts: one of them scoring about as well as a general document
     # (a policy on contract numbers, against the client's contract) comes first.
     if named.client and hits:
-        theirs = [i for i, h in enumerate(hits)
-                  if (doc := index.store.document(h.path)) is not None and doc.client == named.client]
+        theirs = [i for i, h in enumerate(hits) if client_of[h.path] == named.client]
         if theirs and theirs[0] and hits[theirs[0]].score >= hits[0].score - KIND_SLACK:
             hits = [hits[theirs[0]], *hits[: theirs[0]], *hits[theirs[0] + 1 :]]
             ranking = replace(ranking, hits=hits)
@@ -415,7 +425,7 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
     if named.client and beside_the_point(index, asked_as, named, hits[chosen.hit], chosen.text):
         aside = hits[chosen.hit]
         for i, h in enumerate(hits):
-            if i == chosen.hit or (doc := index.store.document(h.path)) is None or doc.client != named.client:
+            if i == chosen.hit or client_of[h.path] != named.client:
                 continue
             other = choose(index, qvec, [h], question, masked)
             if not beside_the_point(index, asked_as, named, h, other.text):
@@ -433,7 +443,7 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
     # The named client's own document holds a value of the kind asked (a date for "до какого числа", a phone for
     # "телефон снабженца"), in a passage about what is asked: the fact is found, whatever the margin between
     # sections of one card, which all speak of the same client. The caps below still apply.
-    mine = (doc := index.store.document(top.path)) is not None and bool(named.client) and doc.client == named.client
+    mine = bool(named.client) and client_of[top.path] == named.client
     if mine and chosen.kinds and chosen.holds and conf >= REFUSE_BELOW and not beside_the_point(
             index, asked_as, named, top, chosen.text):
         conf = max(conf, CONFIDENT_FROM)
@@ -467,13 +477,13 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
             note = not_written(index, question, named.client, elsewhere, top, chosen.text)
     # A question about a named client answered from a document that is not that client's (a policy, a product
     # page): what holds in general may not hold for this client, whose exceptions are in its own documents.
-    if named.client and (doc := index.store.document(top.path)) is not None and doc.client != named.client:
+    if named.client and not mine:
         conf = min(conf, UNSURE_AT_MOST)
     if not named.client and named.candidates:  # two clients named equally: kb does not pick one
         conf = min(conf, UNSURE_AT_MOST)
     # A question that names no client, answered from one client's documents, is about a client nobody asked about
     # (or about no client at all): said at most with "check the source".
-    if not named.candidates and (doc := index.store.document(top.path)) is not None and doc.client:
+    if not named.candidates and client_of[top.path]:
         conf = min(conf, UNSURE_AT_MOST)
     answered = conf >= REFUSE_BELOW
     return Answer(answered, chosen.text if answered else None, conf, hits, top.owner, feats, chosen.text,
