@@ -407,10 +407,11 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
         qvec = qvec()
     hits = ranking.hits[:SOURCES]
     client_of = _clients(index, hits)
-    # A named client's own documents hold its facts: one of them scoring about as well as a general document
-    # (a policy on contract numbers, against the client's contract) comes first.
+    # A named client's own documents hold its facts: one of them about what is asked, scoring about as well as a
+    # general document (a policy on contract numbers, against the client's contract), comes first.
     if named.client and hits:
-        theirs = [i for i, h in enumerate(hits) if client_of[h.path] == named.client]
+        theirs = [i for i, h in enumerate(hits) if client_of[h.path] == named.client
+                  and not beside_the_point(index, asked_as, named, h, h.text)]
         if theirs and theirs[0] and hits[theirs[0]].score >= hits[0].score - KIND_SLACK:
             hits = [hits[theirs[0]], *hits[: theirs[0]], *hits[theirs[0] + 1 :]]
             ranking = replace(ranking, hits=hits)
