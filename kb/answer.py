@@ -415,6 +415,21 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
         if theirs and theirs[0] and hits[theirs[0]].score >= hits[0].score - KIND_SLACK:
             hits = [hits[theirs[0]], *hits[: theirs[0]], *hits[theirs[0] + 1 :]]
             ranking = replace(ranking, hits=hits)
+    # A question that names no client is about what holds in general: a general document (a policy, a price list)
+    # scoring about as well as one client's card comes first.
+    if not named.candidates and hits and client_of[hits[0].path]:
+        general = next((i for i, h in enumerate(hits) if not client_of[h.path]), 0)
+        if general and hits[general].score >= hits[0].score - KIND_SLACK:
+            hits = [hits[general], *hits[:general], *hits[general + 1 :]]
+            ranking = replace(ranking, hits=hits)
+    # A model or code the question names ("VT-2000") is answered from a passage that has it, when one is among
+    # the sources and the first is not.
+    context = [" ".join([h.title, *h.heading_path, h.text]) for h in hits]
+    if hits and not names_codes(question, context[0]):
+        coded = next((i for i, c in enumerate(context) if names_codes(question, c)), 0)
+        if coded:
+            hits = [hits[coded], *hits[:coded], *hits[coded + 1 :]]
+            ranking = replace(ranking, hits=hits)
     if not hits:
         return Answer(False, None, 0.0, [], features={}, client=named.client,
                       candidates=named.candidates if not named.client else ())
