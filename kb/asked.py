@@ -28,7 +28,10 @@ _ASKS = [  # the pattern matching earliest in the question decides ("Кто по
            r"by when|\bdeadline|истекает|заканчивается|истечёт|истечет|\bexpire"),
     (PERSON, r"^\W*(?:а\s+)?(?:кто|кому|кого|с кем)\b|\b(?:кто|кому|с кем)\b|^\W*(?:who|whom)\b|\bwho\b"),
     (NUMBER, r"сколько|скольки|\bскок|почём|почем|какой процент|\bhow (?:much|many|long)\b|what percent|"
-             r"\bprice of|\bcost of|\bwhat does .* cost|кредитный лимит|credit limit"),
+             r"\bprice of|\bcost of|\bwhat does .* cost|кредитный лимит|credit limit|"
+             # a quantity named by what it measures ("какой оборот", "what was their turnover")
+             r"\bоборот|\bвыручк|\bбюджет|\bстоимост|\bцен[аыу]\b|\bскидк|\bturnover\b|\brevenue\b|\bbudget\b|"
+             r"\bprice\b|\bcost\b|\bdiscount\b"),
 ]
 _ASKS_RE = [(kind, re.compile(p, re.IGNORECASE)) for kind, p in _ASKS]
 # A question asking when, more exactly: the day something ends, or a calendar day. A span of a date question

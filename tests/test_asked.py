@@ -39,6 +39,8 @@ from kb.text import is_noun, stem
     ("В какой срок надо ответить на рекламацию?", DATE),
     ("Сколько дней отсрочки у Вектора?", NUMBER),
     ("How much is the Business edition per user?", NUMBER),
+    ("What was Teplodom's turnover in 2025?", NUMBER),  # a quantity named by what it measures
+    ("Какой бюджет у Ромашки на ИТ?", NUMBER),
     ("Кто подписывает акты?", PERSON),
     ("Кто подменяет Сафину, когда она в отпуске?", PERSON),  # the first asking word decides
     ("Who signs contracts on their side?", PERSON),
