@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-if TYPE_CHECKING:
-    from kb.users import Users
-
 from kb.errors import KbError
 from kb.settings import Settings
+
+if TYPE_CHECKING:
+    from kb.users import Users
 
 PathOption = click.Path(path_type=Path, file_okay=False)
 
