@@ -309,6 +309,12 @@ def unknown_names(index: Index, question: str, named: Match) -> list[str]:
     return out
 
 
+def _first(ranking: Ranking, hits: list[Hit], i: int) -> tuple[Ranking, list[Hit]]:
+    """The ranking and its hits with hit ``i`` moved first."""
+    hits = [hits[i], *hits[:i], *hits[i + 1 :]]
+    return replace(ranking, hits=hits), hits
+
+
 def _clients(index: Index, hits: list[Hit]) -> dict[str, str]:
     """The client of each hit's document ("" for a general one), read once per document."""
     out: dict[str, str] = {}
@@ -413,23 +419,20 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
         theirs = [i for i, h in enumerate(hits) if client_of[h.path] == named.client
                   and not beside_the_point(index, asked_as, named, h, h.text)]
         if theirs and theirs[0] and hits[theirs[0]].score >= hits[0].score - KIND_SLACK:
-            hits = [hits[theirs[0]], *hits[: theirs[0]], *hits[theirs[0] + 1 :]]
-            ranking = replace(ranking, hits=hits)
+            ranking, hits = _first(ranking, hits, theirs[0])
     # A question that names no client is about what holds in general: a general document (a policy, a price list)
     # scoring about as well as one client's card comes first.
     if not named.candidates and hits and client_of[hits[0].path]:
         general = next((i for i, h in enumerate(hits) if not client_of[h.path]), 0)
         if general and hits[general].score >= hits[0].score - KIND_SLACK:
-            hits = [hits[general], *hits[:general], *hits[general + 1 :]]
-            ranking = replace(ranking, hits=hits)
+            ranking, hits = _first(ranking, hits, general)
     # A model or code the question names ("VT-2000") is answered from a passage that has it, when one is among
     # the sources and the first is not.
     context = [" ".join([h.title, *h.heading_path, h.text]) for h in hits]
     if hits and not names_codes(question, context[0]):
         coded = next((i for i, c in enumerate(context) if names_codes(question, c)), 0)
         if coded:
-            hits = [hits[coded], *hits[:coded], *hits[coded + 1 :]]
-            ranking = replace(ranking, hits=hits)
+            ranking, hits = _first(ranking, hits, coded)
     if not hits:
         return Answer(False, None, 0.0, [], features={}, client=named.client,
                       candidates=named.candidates if not named.client else ())
@@ -450,8 +453,7 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
                 chosen = replace(other, hit=hits.index(h))
                 break
     if chosen.hit:  # the answer's own passage is the first source
-        hits = [hits[chosen.hit], *hits[: chosen.hit], *hits[chosen.hit + 1 :]]
-        ranking = replace(ranking, hits=hits)
+        ranking, hits = _first(ranking, hits, chosen.hit)
     top = hits[0]
     learn(Chunk("", top.heading, top.heading_path, top.text, 0, 0).embed_text(top.title), index.store.terms_of(top.id))
     feats = features(index, ranking, chosen.similarity, question)
@@ -460,8 +462,8 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
     # "телефон снабженца"), in a passage about what is asked: the fact is found, whatever the margin between
     # sections of one card, which all speak of the same client. The caps below still apply.
     mine = bool(named.client) and client_of[top.path] == named.client
-    if mine and chosen.kinds and chosen.holds and conf >= REFUSE_BELOW and not beside_the_point(
-            index, asked_as, named, top, chosen.text):
+    beside = bool(named.client) and beside_the_point(index, asked_as, named, top, chosen.text)
+    if mine and chosen.kinds and chosen.holds and conf >= REFUSE_BELOW and not beside:
         conf = max(conf, CONFIDENT_FROM)
     note = ""
     # On the topic without the value asked for, or without the model or code the question names ("NT-HP 120"
@@ -482,8 +484,7 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
         conf = min(conf, UNSURE_AT_MOST)
     # About the client named, but not about what is asked of it (the card's introduction, for a question on its
     # payment terms): the answer says nothing the question asks beyond who it is about.
-    if named.client and not (chosen.kinds and chosen.holds) and beside_the_point(index, asked_as, named, top,
-                                                                                   chosen.text):
+    if beside and not (chosen.kinds and chosen.holds):
         conf = min(conf, UNSURE_AT_MOST)
     if named.client:
         elsewhere = absent_field(index, spoken, qvec, named, hits, found=bool(chosen.kinds and chosen.holds and mine))
