@@ -1,7 +1,8 @@
 """What kind of value a question asks for, and whether a piece of text holds one.
 
 "Когда / when" asks for a date or a time, "сколько / how much" for a number, "кто / who" for a person or a
-role, "почта / e-mail" for an address, "телефон / phone" for a number to call. An answer that holds no
+role, "почта / e-mail" for an address, "телефон / phone" for a number to call, "номер договора / contract number"
+for the number a document is known by. An answer that holds no
 value of the asked kind is about the topic, not the fact: kb then looks for a sentence that holds one,
 and says "check the source" rather than answer with confidence when there is none.
 """
@@ -15,6 +16,7 @@ from kb.text import is_counted_noun, terms
 DATE, NUMBER, PERSON, EMAIL, PHONE = "date", "number", "person", "email", "phone"
 DAY, END = "day", "end"  # a calendar day ("какого числа"); the day something ends ("до какого числа", "expire")
 TIME, WEIGHT = "time", "weight"  # a time of day ("во сколько", "до скольки"); a weight ("сколько весит")
+ID = "id"  # the number a document or an organisation is known by ("номер договора", "ИНН")
 
 _ASKS = [  # the pattern matching earliest in the question decides ("Кто подменяет её, когда она в отпуске?"), then
     # the earlier in this list ("сколько весит" asks a weight, not any number)
@@ -23,6 +25,8 @@ _ASKS = [  # the pattern matching earliest in the question decides ("Кто по
     (WEIGHT, r"сколько вес|\bвес(?:а|ом)?\b|\bмасс[аыу]\b|how heavy|\bweigh"),
     (EMAIL, r"\be-?mail|\bemail|\bпочт[аы]\b|имейл|емейл|\bмейл"),
     (PHONE, r"телефон|\bphone|мобильн"),
+    (ID, r"\bномер\w*(?!\s+(?:телефон|мобильн|сотов))|\b(?:contract|agreement|invoice|order|account) (?:number|no\b)|"
+         r"\bnumber of (?:the |our |their )?(?:contract|agreement|invoice|order|account)|\bИНН\b|\bБИН\b|\btax id"),
     (DATE, r"\bкогда\b|(?:в|за) какой срок|how soon|"
            r"какого числа|како[йе] (?:числ|дат)|до какой даты|\bдата\b|\bwhen\b|what date|until when|"
            r"by when|\bdeadline|истекает|заканчивается|истечёт|истечет|\bexpire"),
@@ -68,6 +72,8 @@ _HOLDS = {
                        re.IGNORECASE),
     EMAIL: re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),
     PHONE: re.compile(r"(?:\+\d[\d\s()-]{7,}\d|\b\d{3}[\s-]\d{2}[\s-]\d{2}\b)"),
+    # "№ ТСС-2023/112", "No. 45", a code of letters and digits ("ТСС-2023/112"), a tax number of 9-12 digits
+    ID: re.compile(r"№\s*\S*\d|\b(?:No\.?|#)\s*\S*\d|\b[A-ZА-ЯЁ]{2,}[-/]?\d[\w/-]*|\b\d{9,12}\b"),
     DATE: re.compile(r"\b\d{1,2}\.\d{1,2}(?:\.\d{2,4})?\b|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}:\d{2}\b|\b(?:19|20)\d{2}\b|"
                      + _MONTHS + "|" + _WEEKDAYS + "|" + _SEASONS + "|" + _DURATION
                      + r"|немедленно|сразу|immediately|ежедневно|ежемесячно|ежеквартально|daily|monthly",
@@ -84,8 +90,15 @@ _HOLDS = {
 }
 
 
+# A question about what something means asks for an explanation, whatever values it names ("what does the ТСС-KZ
+# prefix in a contract number stand for?").
+_MEANING = re.compile(r"\bstand for\b|\bwhat does .* mean\b|что (?:означает|значит)|как расшифров", re.IGNORECASE)
+
+
 def asked(question: str) -> str:
     """The kind of value ``question`` asks for (one of the module's constants), or "" for none in particular."""
+    if _MEANING.search(question):
+        return ""
     found = [(m.start(), order, kind) for order, (kind, pattern) in enumerate(_ASKS_RE)
              if (m := pattern.search(question))]
     kind = min(found)[2] if found else ""
@@ -142,7 +155,8 @@ def holds(kind: str, text: str, question: str = "") -> bool:
     pattern = _HOLDS.get(kind)
     if pattern is None:
         return True
-    text = re.sub(r"№\s*\d+", " ", text)  # a document's number is no quantity
+    if kind != ID:
+        text = re.sub(r"№\s*\d+", " ", text)  # a document's number is no quantity
     for number in set(re.findall(r"\d+", question)):
         text = re.sub(rf"(?<!\d){number}(?!\d)", " ", text)
     return bool(pattern.search(text)) and (kind != NUMBER or counted(question, text) is not False)

@@ -9,6 +9,7 @@ from kb.asked import (
     DAY,
     EMAIL,
     END,
+    ID,
     NUMBER,
     PERSON,
     PHONE,
@@ -47,6 +48,11 @@ from kb.text import is_noun, stem
     ("Почта закупщицы Зорьки?", EMAIL),
     ("What's the e-mail of their CEO?", EMAIL),
     ("Дай телефон снабженца", PHONE),
+    ("Какой номер телефона у снабженца?", PHONE),  # a phone number is a phone
+    ("Номер договора с Вектором?", ID),  # the number a document is known by
+    ("What is the contract number with Romashka?", ID),
+    ("ИНН Ромашки?", ID),
+    ("What does the KZ prefix in a contract number stand for?", ""),  # a meaning, whatever it names
     ("Клиент написал на почту, это какой приоритет?", ""),  # "на почту" is a channel, not an address asked
     ("Можно ли продать подписку помесячно?", ""),
 ])
@@ -104,6 +110,9 @@ def test_a_calendar_year_is_no_amount_of_years() -> None:
     (EMAIL, "Оспанова Гульнара, +7 705 090-36-18.", "", False),
     (EMAIL, "buh@romashka-dom.example", "", True),
     (PHONE, "+7 (812) 640-11-08", "", True),
+    (ID, "Договор поставки № ТСС-2023/112 от 20.09.2023.", "", True),
+    (ID, "По договору 2023 года — отсрочка 60 дней.", "", False),  # a year and a term, no number it is known by
+    (ID, "ИНН 7701234567, КПП 770101001.", "", True),
     ("", "anything at all", "", True),
 ])
 def test_whether_a_span_holds_the_kind(kind: str, text: str, question: str, expected: bool) -> None:
