@@ -9,13 +9,13 @@ from typing import Any
 
 import numpy as np
 
-from kb.asked import asked_all, fits, holds_any, names_codes, quantities, value_terms
+from kb.asked import asked_all, codes, fits, holds_any, names_codes, quantities, value_terms
 from kb.chunking import Chunk
 from kb.glossary import Glossary
 from kb.names import Match, distance, fold, words
 from kb.search import Filters, Hit, Index, Ranking, Vector
 from kb.spans import MAX_SPAN_CHARS as MAX_ANSWER_CHARS
-from kb.spans import Span, spans
+from kb.spans import Span, row_keys, spans
 from kb.store import PassageRow
 from kb.text import STOPWORDS, content_stems, is_noun, learn, script, stem, terms, topical
 
@@ -82,6 +82,7 @@ class Choice:
     hit: int
     holds: bool = True
     kinds: tuple[str, ...] = ()  # the kinds of value the question asks for
+    row: int = -1  # where the table row shown starts in its passage (-1: not a table row)
 
 
 def _span_scores(index: Index, qvec: np.ndarray, hit: Hit, wanted: dict[str, float]) -> tuple[list[Span], np.ndarray,
@@ -139,7 +140,19 @@ def choose(index: Index, qvec: np.ndarray, hits: list[Hit], question: str, words
         span = f"{span} {units[nxt].text}"
     # Confidence reads how close the answering passage's best sentence is, whichever of its spans is shown.
     return Choice(span, max(f[1] for f in found if f[2] == i), i,
-                  holds_any(kind, span, question) and fits(amounts, span) is not False, kind)
+                  holds_any(kind, span, question) and fits(amounts, span) is not False, kind,
+                  units[j].start if tabular else -1)
+
+
+def names_row(question: str, text: str, row: int) -> bool:
+    """Whether the question names the table row starting at ``row`` of ``text`` by what no other row's first cell
+    says: its code ("VT-1000") or a word of its first cell ("в Казахстан" for the row "Казахстан: Астана, …")."""
+    keys = row_keys(text)
+    if row not in keys:
+        return False
+    mine = set(terms(keys[row]))
+    others = set(terms(" ".join(k for at, k in keys.items() if at != row)))
+    return bool(codes(question)) and names_codes(question, keys[row]) or bool(content_stems(question) & mine - others)
 
 
 def best_span(index: Index, qvec: np.ndarray, hit: Hit, question: str = "") -> tuple[str, float]:
@@ -464,6 +477,11 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
     mine = bool(named.client) and client_of[top.path] == named.client
     beside = bool(named.client) and beside_the_point(index, asked_as, named, top, chosen.text)
     if mine and chosen.kinds and chosen.holds and conf >= REFUSE_BELOW and not beside:
+        conf = max(conf, CONFIDENT_FROM)
+    # A question naming no client that names a row of a general document's table by its first cell ("в Казахстан",
+    # "VT-1000") and asks for a kind of value the row holds: a lookup in the table, found.
+    if (not named.candidates and not client_of[top.path] and chosen.kinds and chosen.holds and conf >= REFUSE_BELOW
+            and names_row(question, top.text, chosen.row)):
         conf = max(conf, CONFIDENT_FROM)
     note = ""
     # On the topic without the value asked for, or without the model or code the question names ("NT-HP 120"

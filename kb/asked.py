@@ -72,8 +72,9 @@ _HOLDS = {
                        re.IGNORECASE),
     EMAIL: re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),
     PHONE: re.compile(r"(?:\+\d[\d\s()-]{7,}\d|\b\d{3}[\s-]\d{2}[\s-]\d{2}\b)"),
-    # "№ ТСС-2023/112", "No. 45", a code of letters and digits ("ТСС-2023/112"), a tax number of 9-12 digits
-    ID: re.compile(r"№\s*\S*\d|\b(?:No\.?|#)\s*\S*\d|\b[A-ZА-ЯЁ]{2,}[-/]?\d[\w/-]*|\b\d{9,12}\b"),
+    # "№ ТСС-2023/112", "No. 45", a code of letters and digits ("ТСС-2023/112", "Д-2025/021"), a tax number
+    ID: re.compile(r"№\s*\S*\d|\b(?:No\.?|#)\s*\S*\d|\b[A-ZА-ЯЁ]{2,}[-/]?\d[\w/-]*|\b[A-ZА-ЯЁ]-\d+/\d[\w/-]*"
+                   r"|\b\d{9,12}\b"),
     DATE: re.compile(r"\b\d{1,2}\.\d{1,2}(?:\.\d{2,4})?\b|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}:\d{2}\b|\b(?:19|20)\d{2}\b|"
                      + _MONTHS + "|" + _WEEKDAYS + "|" + _SEASONS + "|" + _DURATION
                      + r"|немедленно|сразу|immediately|ежедневно|ежемесячно|ежеквартально|daily|monthly",

@@ -79,6 +79,23 @@ def table_row(header: list[str], row: list[str]) -> str:
     return " · ".join(pairs)
 
 
+def row_keys(text: str) -> dict[int, str]:
+    """The first cell of each table body row of a passage, by where its line starts: what names the row."""
+    out: dict[int, str] = {}
+    offset = 0
+    header = False
+    lines = text.splitlines(keepends=True)
+    for number, line in enumerate(lines):
+        base, offset = offset, offset + len(line)
+        if not line.lstrip().startswith("|"):
+            header = False
+        elif number + 1 < len(lines) and _is_rule(lines[number + 1]):
+            header = True
+        elif header and not _is_rule(line):
+            out[base] = cells(line)[0]
+    return out
+
+
 def spans(text: str) -> list[Span]:
     """The candidate answer spans of a passage, in reading order; each shown text is at most 300 characters.
 

@@ -113,6 +113,7 @@ def test_a_calendar_year_is_no_amount_of_years() -> None:
     (ID, "Договор поставки № ТСС-2023/112 от 20.09.2023.", "", True),
     (ID, "По договору 2023 года — отсрочка 60 дней.", "", False),  # a year and a term, no number it is known by
     (ID, "ИНН 7701234567, КПП 770101001.", "", True),
+    (ID, "Договор Д-2023/045 от 01.06.2023 на 2 года.", "", True),
     ("", "anything at all", "", True),
 ])
 def test_whether_a_span_holds_the_kind(kind: str, text: str, question: str, expected: bool) -> None:

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 from kb import search
-from kb.answer import answer, best_span
+from kb.answer import answer, best_span, names_row
 from kb.embedding import Batcher, Embedder
 from kb.ingest import ingest
 from kb.search import Index
 from kb.settings import Settings
-from kb.spans import spans
+from kb.spans import row_keys, spans
 
 
 def test_spans_point_into_the_passage_and_drop_only_emphasis() -> None:
@@ -28,6 +28,19 @@ def test_spans_point_into_the_passage_and_drop_only_emphasis() -> None:
     for s in got[:-1]:
         assert s.text == text[s.start:s.end].replace("**", "").strip()
     assert text[got[-1].start:got[-1].end] == "| Срок | 10 дней |"  # a table row points at its line
+
+
+def test_a_question_names_a_table_row_by_what_only_its_first_cell_says() -> None:
+    text = ("Сроки доставки:\n| Зона | Срок | Цена |\n|---|---|---|\n| Москва | 1–2 дня | 0 |\n"
+            "| Казахстан: Астана, Алматы | 8–14 рабочих дней | по расчёту |\n| VT-1000 | 6 недель | 3 870 000 |\n")
+    rows = [s.start for s in spans(text) if text[s.start:].startswith("|")]
+    assert list(row_keys(text)) == rows
+    moscow, kazakhstan, boiler = rows
+    assert names_row("Сколько едет груз в Казахстан?", text, kazakhstan)
+    assert not names_row("Сколько едет груз в Казахстан?", text, moscow)
+    assert names_row("Почём VT-1000?", text, boiler)
+    assert not names_row("Сколько едет груз?", text, kazakhstan)  # names no row
+    assert not names_row("Сколько едет груз в Казахстан?", text, -1)  # a sentence is no row
 
 
 def test_a_long_sentence_is_cut_at_clauses_within_the_limit() -> None:
