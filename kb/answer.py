@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass, field, replace
@@ -9,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from kb.asked import asked_all, codes, fits, holds_any, names_codes, quantities, value_terms
+from kb.asked import asked_all, codes, fits, holds_any, names_codes, polar, quantities, value_terms
 from kb.chunking import Chunk
 from kb.glossary import Glossary
 from kb.names import Match, distance, fold, words
@@ -138,6 +139,13 @@ def choose(index: Index, qvec: np.ndarray, hits: list[Hit], question: str, words
     if (not tabular and nxt < len(units) and len(span) < 100
             and len(span) + 1 + len(units[nxt].text) <= MAX_ANSWER_CHARS and scores[nxt] >= score - 0.02):
         span = f"{span} {units[nxt].text}"
+    # A yes-or-no question ("Астана Гранд платит с отсрочкой?") is answered by what the paragraph states first (the
+    # rule: "100% предоплата до отгрузки"), then by the sentence closest to it (the condition), when both fit; items
+    # of a list are separate facts.
+    first = units[0]
+    if (polar(question) and j and "\n" not in hits[i].text[first.start:units[j].start]
+            and len(first.text) + 1 + len(span) <= MAX_ANSWER_CHARS and first.text not in span):
+        span = f"{first.text} {span}"
     # Confidence reads how close the answering passage's best sentence is, whichever of its spans is shown.
     return Choice(span, max(f[1] for f in found if f[2] == i), i,
                   holds_any(kind, span, question) and fits(amounts, span) is not False, kind,
@@ -232,22 +240,25 @@ def absent_field(index: Index, question: str, qvec: np.ndarray, named: Match, hi
     row = rows.get(pid)
     if row is None:
         return None
-    headings = {r[0] for r in index.store.conn.execute(
-        "SELECT DISTINCT p.heading FROM passages p JOIN documents d ON d.id = p.doc_id WHERE d.client = ?",
-        (named.client,))}
+    # Every heading of the client's documents, those above sections too ("Условия оплаты" over "Схема 50/50").
+    headings = {h for r in index.store.conn.execute(
+        "SELECT DISTINCT p.heading_path FROM passages p JOIN documents d ON d.id = p.doc_id WHERE d.client = ?",
+        (named.client,)) for h in json.loads(r[0])}
     language = script(" ".join(headings))
     # Values (numbers, dates, months) are what is asked about, never the name of a field.
     field = set(terms(" ".join(_best_sentence(index, qvec, r) for r in rows.values()))) - value_terms(question)
     asked_field = {t: w for t, w in weights.items() if t in field}
     share = sum(asked_field[t] for t in lacking if t in asked_field) / (sum(asked_field.values()) or 1.0)
-    if script(question) == language and share >= FIELD_LACKING:
+    # The field is the other card's section or any section above it ("Условия оплаты > Отсрочка").
+    alike = any(len(w & (h := _heading_words(heading))) * 2 >= max(len(w | h), 1)
+                for w in map(_heading_words, row.heading_path[1:] or row.heading_path) for heading in headings)
+    # Asked yes or no ("платит с отсрочкой?"), a client whose card has the field answers in its own words: no
+    # "отсрочка" in a card whose "Условия оплаты" say "100% предоплата" is the answer, not a gap.
+    if script(question) == language and share >= FIELD_LACKING and not (polar(question) and alike):
         return row
     if found or script(row.heading) != language:  # headings in another language say nothing of what is missing
         return None
     own = max(index.dense(qvec, 1, index.passages_of(named.client)).values(), default=0.0)
-    # The field is the other card's section or any section above it ("Условия оплаты > Отсрочка").
-    alike = any(len(w & (h := _heading_words(heading))) * 2 >= max(len(w | h), 1)
-                for w in map(_heading_words, row.heading_path[1:] or row.heading_path) for heading in headings)
     return row if score > own and not alike else None
 
 
@@ -295,7 +306,9 @@ def beside_the_point(index: Index, question: str, named: Match, top: Hit, span: 
 
     rest = " ".join(w for w in words(question) if not names_who(w))
     topic = content_stems(rest) | content_stems(index.in_own_words(rest))
-    return bool(topic) and not topic & set(terms(" ".join([*top.heading_path, span])))
+    said = set(terms(" ".join([*top.heading_path, span])))
+    # A word the answer holds with a prefix counts ("платит" in "оплаты", "грузить" in "отгрузка").
+    return bool(topic) and not any(t in said or len(t) >= 4 and any(t in w for w in said) for t in topic)
 
 
 _CAPITALISED = re.compile(r"(?<![.!?:]\s)(?<!^)\b[A-Z][a-z]{2,}\b")

@@ -112,6 +112,24 @@ def asked(question: str) -> str:
     return kind
 
 
+_WH = re.compile(r"\b(?:кто|кого|кому|кем|что|чего|чем|где|куда|откуда|когда|как\w*|сколько|скольк\w*|почему|зачем|"
+                 r"чей|чья|чьё|чьи|котор\w+|почём|почем|скок\w*|насколько|"
+                 r"who|whom|whose|what|which|where|when|why|how)\b", re.IGNORECASE)
+_AUXILIARY = re.compile(r"^\W*(?:do|does|did|is|are|was|were|can|could|will|would|should|shall|has|have|had|may|"
+                        r"must|might)\b", re.IGNORECASE)
+
+
+def polar(question: str) -> bool:
+    """Whether ``question`` asks yes or no ("Астана Гранд платит с отсрочкой?", "Можно ли …", "Does X have …"): an
+    English question opening with an auxiliary verb, a Russian one asked ("?", "ли") without an asking word; a question
+    for a kind of value ("Почта закупщицы?") is none."""
+    if asked(question):
+        return False
+    if re.search("[а-яё]", question, re.IGNORECASE):
+        return not _WH.search(question) and bool(re.search(r"\?|\bли\b", question))
+    return bool(_AUXILIARY.match(question))
+
+
 _AND = re.compile(r"\s(?:и|а также|and)\s+$", re.IGNORECASE)
 
 

@@ -20,6 +20,7 @@ from kb.asked import (
     fits,
     holds,
     names_codes,
+    polar,
     quantities,
     value_terms,
 )
@@ -67,6 +68,19 @@ def test_the_kind_of_value_a_question_asks_for(question: str, kind: str) -> None
 ])
 def test_every_kind_asked_after_and(question: str, kinds: tuple[str, ...]) -> None:
     assert asked_all(question) == kinds
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("Астана Гранд платит с отсрочкой?", True),
+    ("Можно ли продать подписку помесячно?", True),
+    ("Does the Pro edition run on-premise?", True),
+    ("Кто подписывает акты?", False),
+    ("Which service plan is Zorka on?", False),
+    ("Почта закупщицы Зорьки?", False),  # a kind of value is asked
+    ("покажи условия Ромашки", False),  # no question at all
+])
+def test_a_question_asking_yes_or_no(question: str, expected: bool) -> None:
+    assert polar(question) is expected
 
 
 @pytest.mark.parametrize(("kind", "text", "expected"), [
