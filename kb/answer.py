@@ -111,9 +111,10 @@ def choose(index: Index, qvec: np.ndarray, hits: list[Hit], question: str, words
     """
     wanted = _rarity(index, words_of or question)
     kind = asked_all(question)
-    # Neighbours compete only for a question that asks for a kind of value: the best passage's own sentence
-    # otherwise stands (in a FAQ file the next section answers another question).
-    pool = [i for i, h in enumerate(hits) if h.path == hits[0].path][:NEIGHBOURS if kind else 1]
+    # Neighbours compete for a question that asks for a kind of value, or about a named client (the sections of its
+    # card are its fields, all close to a question naming it); the best passage's own sentence otherwise stands (in a
+    # FAQ file the next section answers another question).
+    pool = [i for i, h in enumerate(hits) if h.path == hits[0].path][:NEIGHBOURS if kind or words_of else 1]
     found: list[tuple[float, float, int, int, list[Span], np.ndarray]] = []
     for i in pool:
         units, sims, scores = _span_scores(index, qvec, hits[i], wanted)

@@ -123,8 +123,9 @@ def test_a_calendar_year_is_no_amount_of_years() -> None:
     (PERSON, "Акты принимаются только через ЭДО.", "", False),
     (PERSON, "Резерв: Мухин Андрей.", "", True),
     (PERSON, "Звонить Елене Кузнецовой после обеда.", "", True),
-    (PERSON, "С клиентом работает Вектор Логистик.", "", False),  # a company's two-word name is no person
-    (PERSON, "Астана Гранд платит вперёд.", "", False),
+    (PERSON, "С клиентом работает «Вектор Логистик».", "", False),  # a company's name in quotes is no person
+    (PERSON, "Клиент — ТОО «Астана Гранд Отель».", "", False),
+    (PERSON, "Изобретатель — Никола Тесла.", "", True),
     (EMAIL, "Оспанова Гульнара, +7 705 090-36-18.", "", False),
     (EMAIL, "buh@romashka-dom.example", "", True),
     (PHONE, "+7 (812) 640-11-08", "", True),
