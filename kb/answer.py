@@ -431,7 +431,7 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
         ranking = None  # retrieved for every client: ask again within the named one
     # Within one client's documents its name tells no section from another on the keyword side.
     words = index.names.mask(question) if named.words else None
-    ranking = ranking or index.retrieve(question, k=SOURCES, filters=filters, qvec=qvec, words=words)
+    ranking = ranking or index.retrieve(question, k=2 * SOURCES, filters=filters, qvec=qvec, words=words)
     if ranking.qvec is not None:
         qvec = ranking.qvec
     elif qvec is None:
@@ -439,6 +439,7 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
     elif callable(qvec):
         qvec = qvec()
     hits = ranking.hits[:SOURCES]
+    further = ranking.hits[SOURCES : 2 * SOURCES]  # the next ones, where a code the first ones lack may be
     client_of = _clients(index, hits)
     # A named client's own documents hold its facts: one of them about what is asked, scoring about as well as a
     # general document (a policy on contract numbers, against the client's contract), comes first.
@@ -454,10 +455,14 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
         if general and hits[general].score >= hits[0].score - KIND_SLACK:
             ranking, hits = _first(ranking, hits, general)
     # A model or code the question names ("VT-2000") is answered from a passage that has it, when one is among
-    # the sources and the first is not.
+    # the sources (or the next five) and the first is not.
     context = [" ".join([h.title, *h.heading_path, h.text]) for h in hits]
     if hits and not names_codes(question, context[0]):
         coded = next((i for i, c in enumerate(context) if names_codes(question, c)), 0)
+        extra = next((h for h in further if names_codes(question, " ".join([h.title, *h.heading_path, h.text]))), None)
+        if not coded and extra is not None:
+            hits = [*hits[: SOURCES - 1], extra]
+            ranking, coded = replace(ranking, hits=hits), len(hits) - 1
         if coded:
             ranking, hits = _first(ranking, hits, coded)
     if not hits:
