@@ -336,6 +336,13 @@ def unknown_names(index: Index, question: str, named: Match) -> list[str]:
     return out
 
 
+def _fields_held(asks: list[tuple[tuple[str, ...], str]], hit: Hit) -> int:
+    """How many of the fields asked (kb.glossary.Glossary.fields) a passage or its headings hold, in English or in
+    the base's words."""
+    have = set(terms(" ".join([*hit.heading_path, hit.text])))
+    return sum(1 for english, russian in asks if set(english) <= have or content_stems(russian) & have)
+
+
 def _first(ranking: Ranking, hits: list[Hit], i: int) -> tuple[Ranking, list[Hit]]:
     """The ranking and its hits with hit ``i`` moved first."""
     hits = [hits[i], *hits[:i], *hits[i + 1 :]]
@@ -454,6 +461,15 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
         general = next((i for i, h in enumerate(hits) if not client_of[h.path]), 0)
         if general and hits[general].score >= hits[0].score - KIND_SLACK:
             ranking, hits = _first(ranking, hits, general)
+    # An English question to a base in Russian: a passage holding more of the fields it asks about, in either language
+    # ("charge", "commission" as "расценки", "пусконаладка"), outranks one scoring about as well that holds fewer (an
+    # English FAQ close to the question's wording, about another thing).
+    if translated and hits:
+        asks = Glossary.fields(spoken)
+        held = [_fields_held(asks, h) for h in hits]
+        best = max(range(len(hits)), key=lambda i: (hits[i].score >= hits[0].score - KIND_SLACK, held[i], -i))
+        if best and held[best] > held[0] and hits[best].score >= hits[0].score - KIND_SLACK:
+            ranking, hits = _first(ranking, hits, best)
     # A model or code the question names ("VT-2000") is answered from a passage that has it, when one is among
     # the sources (or the next five) and the first is not.
     context = [" ".join([h.title, *h.heading_path, h.text]) for h in hits]

@@ -121,19 +121,25 @@ class Glossary:
     def translate(text: str) -> str:
         """The Russian words of the fields an English ``text`` asks about (``FIELDS_EN``), longest phrase first;
         "" when it names none."""
+        return " ".join(dict.fromkeys(russian for _, russian in Glossary.fields(text)))
+
+    @staticmethod
+    def fields(text: str) -> list[tuple[tuple[str, ...], str]]:
+        """The fields an English ``text`` asks about, longest phrase first: each as the stems it is said with and
+        the Russian words for it ("payment terms" -> (("payment", "term"), "условия оплаты отсрочка"))."""
         said = [stem(w) for w in _WORD.findall(text.lower())]
-        out: list[str] = []
+        out: list[tuple[tuple[str, ...], str]] = []
         i = 0
         while i < len(said):
             for size in (3, 2, 1):
-                found = _FIELDS.get(tuple(said[i : i + size]))
+                found = _FIELDS.get(key := tuple(said[i : i + size]))
                 if found:
-                    out.append(found)
+                    out.append((key, found))
                     i += size
                     break
             else:
                 i += 1
-        return " ".join(dict.fromkeys(out))
+        return out
 
     def forms(self, word: str) -> list[str]:
         """Every way the glossary writes what ``word`` names: its term and the term's variants ("питерская" ->

@@ -200,3 +200,5 @@ def test_the_fields_an_english_question_asks_about_in_russian() -> None:
     assert Glossary.translate("What payment deferral does GradInvest have?") == "оплата платеж отсрочка"
     assert Glossary.translate("Who is the chief engineer at Astana Grand?") == "главный инженер"  # the longer phrase
     assert Glossary.translate("When was Super Bowl 50 played?") == ""
+    assert Glossary.fields("How much do we charge to commission a boiler house?") == [  # as said, and in Russian
+        ((stem("charge"),), "стоимость расценки"), ((stem("commission"),), "пусконаладка ПНР")]
