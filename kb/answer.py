@@ -161,7 +161,7 @@ def names_row(question: str, text: str, row: int) -> bool:
         return False
     mine = set(terms(keys[row]))
     others = set(terms(" ".join(k for at, k in keys.items() if at != row)))
-    return bool(codes(question)) and names_codes(question, keys[row]) or bool(content_stems(question) & mine - others)
+    return bool(codes(question)) and names_codes(question, keys[row]) or bool(content_stems(question) & (mine - others))
 
 
 def best_span(index: Index, qvec: np.ndarray, hit: Hit, question: str = "") -> tuple[str, float]:
@@ -467,8 +467,9 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
     if translated and hits:
         asks = Glossary.fields(spoken)
         held = [_fields_held(asks, h) for h in hits]
-        best = max(range(len(hits)), key=lambda i: (hits[i].score >= hits[0].score - KIND_SLACK, held[i], -i))
-        if best and held[best] > held[0] and hits[best].score >= hits[0].score - KIND_SLACK:
+        close = [i for i, h in enumerate(hits) if h.score >= hits[0].score - KIND_SLACK]
+        best = max(close, key=lambda i: (held[i], -i))
+        if held[best] > held[0]:
             ranking, hits = _first(ranking, hits, best)
     # A model or code the question names ("VT-2000") is answered from a passage that has it, when one is among
     # the sources (or the next five) and the first is not.
@@ -479,6 +480,7 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
         if not coded and extra is not None:
             hits = [*hits[: SOURCES - 1], extra]
             ranking, coded = replace(ranking, hits=hits), len(hits) - 1
+            client_of.update(_clients(index, [extra]))
         if coded:
             ranking, hits = _first(ranking, hits, coded)
     if not hits:
