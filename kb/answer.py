@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from kb.asked import asked_all, codes, fits, holds_any, names_codes, polar, quantities, value_terms
+from kb.asked import EMAIL, ID, PHONE, asked_all, codes, fits, holds_any, names_codes, polar, quantities, value_terms
 from kb.chunking import Chunk
 from kb.glossary import Glossary
 from kb.names import Match, distance, fold, words
@@ -34,6 +34,7 @@ REFUSE_BELOW = 0.40
 CONFIDENT_FROM = 0.85
 UNSURE_AT_MOST = 0.84  # an answer kb cannot vouch for is at most "check the source"
 NEIGHBOURS = 3  # passages of the best passage's document whose spans compete for the answer
+OWN_KINDS = (ID, EMAIL, PHONE)  # values a client has of its own; a general document holds only examples or ours
 KIND_SLACK = 0.03  # how much lower a span holding the asked kind of value may score and still win
 FIELD_SECTIONS = 3  # other clients' sections closest to a question: the words that name the field asked
 # The rarity-weighted share of those words a client's documents must lack for the field to count as absent:
@@ -453,7 +454,14 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
     if named.client and hits:
         theirs = [i for i, h in enumerate(hits) if client_of[h.path] == named.client
                   and not beside_the_point(index, asked_as, named, h, h.text)]
-        if theirs and theirs[0] and hits[theirs[0]].score >= hits[0].score - KIND_SLACK:
+        # Asked for a value only a client has of its own (its contract's number, an e-mail, a phone), one of them
+        # holding it comes first whatever the general document scores: the client's contract number, not the policy's
+        # example of one.
+        kinds = tuple(k for k in asked_all(question) if k in OWN_KINDS)
+        typed = [i for i in theirs if kinds and holds_any(kinds, hits[i].text, question)]
+        if typed and typed[0] and not client_of[hits[0].path]:
+            ranking, hits = _first(ranking, hits, typed[0])
+        elif theirs and theirs[0] and hits[theirs[0]].score >= hits[0].score - KIND_SLACK:
             ranking, hits = _first(ranking, hits, theirs[0])
     # A question that names no client is about what holds in general: a general document (a policy, a price list)
     # scoring about as well as one client's card comes first.
