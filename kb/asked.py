@@ -42,7 +42,8 @@ _ASKS_RE = [(kind, re.compile(p, re.IGNORECASE)) for kind, p in _ASKS]
 # must hold one of these when the question asks for it: "за 30 дней до окончания" does not say until when.
 _DATES_RE = [
     (END, re.compile(r"до какого числа|до какой даты|по какое число|\buntil when|\btill when|\bby when|"
-                     r"истека|истеч[её]т|заканчива|законч|кончает|оканчива|\bexpir|\bvalid until|\bend date",
+                     r"истека|истеч[её]т|заканчива|законч|кончает|оканчива|\bexpir|\bvalid until|\bend date|\bends?\b|"
+                     r"\bending\b",
                      re.IGNORECASE)),
     (DAY, re.compile(r"какого числа|како[йе] (?:числ|дат)|\bдата\b|what date|which date|which day", re.IGNORECASE)),
 ]
@@ -144,7 +145,8 @@ def holds_any(kinds: tuple[str, ...], text: str, question: str = "") -> bool:
 
 
 _COUNTED = re.compile(r"\b(?:сколько|скольк\w*|how many)\s+(\w+)", re.IGNORECASE)
-_COUNT = re.compile(r"\d+(?:[ \u00a0]\d{3})*(?:[.,]\d+)?\W{0,2}((?:\w+\W{1,3}){0,2}?)(\w+)")
+# a number and the word or two after it ("18 именных лицензий"), read without consuming them ("6 ТСД, 2 склада")
+_COUNT = re.compile(r"\d+(?:[ \u00a0]\d{3})*(?:[.,]\d+)?(?=\W{0,2}((?:\w+\W{1,3})?\w+))")
 
 
 _NOT_COUNTED = frozenset(terms("время времени деньги денег стоимость time money"))
@@ -165,7 +167,7 @@ def counted(question: str, text: str) -> bool | None:
     if unit:
         return bool(re.search(_AMOUNT + _UNITS[unit], text, re.IGNORECASE))
     wanted = terms(noun)[0]
-    return any(wanted in (terms(c.group(1)) + terms(c.group(2))) for c in _COUNT.finditer(text))
+    return any(wanted in terms(c.group(1)) for c in _COUNT.finditer(text))
 
 
 _QUOTED = re.compile(r"«[^«»]*»|“[^“”]*”")

@@ -32,6 +32,7 @@ from kb.text import is_noun, stem
     ("Когда у Ромашки заканчивается договор?", END),  # when, more exactly: the day it ends
     ("До какого числа действует доверенность?", END),
     ("When does the contract expire?", END),
+    ("When does the contract with Baltfood end?", END),
     ("Какого числа следующий звонок?", DAY),
     ("Когда следующий звонок?", DATE),
     ("Во сколько лучше звонить?", TIME),  # a time of day
@@ -100,6 +101,8 @@ def test_a_day_and_the_day_something_ends(kind: str, text: str, expected: bool) 
     ("Сколько человек работает в отделе?", "В отделе 12 человек.", True),
     ("Сколько дней отсрочки?", "Отсрочка 45 календарных дней.", True),
     ("Сколько процентов скидка?", "Скидка 5 %.", True),
+    ("Сколько лицензий у них?", "Склад Про: 18 именных лицензий, 2 склада, 6 ТСД.", True),  # a word between
+    ("Сколько складов у них?", "Склад Про: 18 именных лицензий, 2 склада, 6 ТСД.", True),
     ("Сколько гарантия на компрессор?", "5 лет на компрессор.", True),  # "гарантия" is not what is counted
 ])
 def test_a_number_of_the_thing_counted(question: str, text: str, expected: bool) -> None:
