@@ -42,8 +42,8 @@ _ASKS_RE = [(kind, re.compile(p, re.IGNORECASE)) for kind, p in _ASKS]
 # must hold one of these when the question asks for it: "за 30 дней до окончания" does not say until when.
 _DATES_RE = [
     (END, re.compile(r"до какого числа|до какой даты|по какое число|\buntil when|\btill when|\bby when|"
-                     r"истека|истеч[её]т|заканчива|законч|кончает|оканчива|\bexpir|\bvalid until|\bend date|\bends?\b|"
-                     r"\bending\b",
+                     r"истека|истеч[её]т|заканчива|законч|кончает|оканчива|\bexpir|\bvalid until|\bend date|"
+                     r"\b(?:does|do|will)\b[^?]*\bend\b|\bends\b",  # not "when did the war end": a day in the past
                      re.IGNORECASE)),
     (DAY, re.compile(r"какого числа|како[йе] (?:числ|дат)|\bдата\b|what date|which date|which day", re.IGNORECASE)),
 ]

@@ -33,6 +33,7 @@ from kb.text import is_noun, stem
     ("До какого числа действует доверенность?", END),
     ("When does the contract expire?", END),
     ("When does the contract with Baltfood end?", END),
+    ("When did the war end?", DATE),  # a day in the past, not the end of something running
     ("Какого числа следующий звонок?", DAY),
     ("Когда следующий звонок?", DATE),
     ("Во сколько лучше звонить?", TIME),  # a time of day
