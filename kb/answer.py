@@ -344,6 +344,11 @@ def _fields_held(asks: list[tuple[tuple[str, ...], str]], hit: Hit) -> int:
     return sum(1 for english, russian in asks if set(english) <= have or content_stems(russian) & have)
 
 
+def _context(hit: Hit) -> str:
+    """A passage with its document's title and its headings: where a code or a topic word may be said."""
+    return " ".join([hit.title, *hit.heading_path, hit.text])
+
+
 def _first(ranking: Ranking, hits: list[Hit], i: int) -> tuple[Ranking, list[Hit]]:
     """The ranking and its hits with hit ``i`` moved first."""
     hits = [hits[i], *hits[:i], *hits[i + 1 :]]
@@ -388,7 +393,7 @@ def not_written(index: Index, question: str, client: str, elsewhere: PassageRow 
 def features(index: Index, ranking: Ranking, sentence: float, question: str) -> dict[str, float]:
     """The numbers confidence is computed from."""
     top = ranking.hits[0]
-    context = " ".join([top.title, *top.heading_path, top.text])
+    context = _context(top)
     second = max((s for pid, s in ranking.dense.items() if pid != top.id), default=top.dense)
     keyword = sorted(ranking.keyword, key=lambda pid: -ranking.keyword[pid])[:3]
     return {
@@ -481,10 +486,10 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
             ranking, hits = _first(ranking, hits, best)
     # A model or code the question names ("VT-2000") is answered from a passage that has it, when one is among
     # the sources (or the next five) and the first is not.
-    context = [" ".join([h.title, *h.heading_path, h.text]) for h in hits]
+    context = [_context(h) for h in hits]
     if hits and not names_codes(question, context[0]):
         coded = next((i for i, c in enumerate(context) if names_codes(question, c)), 0)
-        extra = next((h for h in further if names_codes(question, " ".join([h.title, *h.heading_path, h.text]))), None)
+        extra = next((h for h in further if names_codes(question, _context(h))), None)
         if not coded and extra is not None:
             hits = [*hits[: SOURCES - 1], extra]
             ranking, coded = replace(ranking, hits=hits), len(hits) - 1
@@ -531,7 +536,7 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
     note = ""
     # On the topic without the value asked for, or without the model or code the question names ("NT-HP 120"
     # against a table of NT-HP 45-90): never said with confidence.
-    if not chosen.holds or not names_codes(question, " ".join([top.title, *top.heading_path, top.text])):
+    if not chosen.holds or not names_codes(question, _context(top)):
         conf = min(conf, UNSURE_AT_MOST)
     # A topic word of the question that no document uses ("хладагент", "пересдача"), in the language of the answer:
     # the thing asked about is not written down anywhere, whatever the passage is about.
