@@ -16,7 +16,7 @@ from kb.glossary import Glossary
 from kb.names import Match, distance, fold, words
 from kb.search import Filters, Hit, Index, Ranking, Vector
 from kb.spans import MAX_SPAN_CHARS as MAX_ANSWER_CHARS
-from kb.spans import Span, row_keys, spans
+from kb.spans import Span, spans
 from kb.store import PassageRow
 from kb.text import STOPWORDS, content_stems, is_noun, learn, script, stem, terms, topical
 
@@ -157,7 +157,7 @@ def choose(index: Index, qvec: np.ndarray, hits: list[Hit], question: str, words
 def names_row(question: str, text: str, row: int) -> bool:
     """Whether the question names the table row starting at ``row`` of ``text`` by what no other row's first cell
     says: its code ("VT-1000") or a word of its first cell ("в Казахстан" for the row "Казахстан: Астана, …")."""
-    keys = row_keys(text)
+    keys = {u.start: u.key for u in spans(text) if u.key}
     if row not in keys:
         return False
     mine = set(terms(keys[row]))

@@ -24,6 +24,7 @@ class Span:
     text: str
     start: int
     end: int
+    key: str = ""  # a table row's first cell: what names the row ("" for a sentence)
 
 
 def _shown(raw: str) -> str:
@@ -79,28 +80,11 @@ def table_row(header: list[str], row: list[str]) -> str:
     return " · ".join(pairs)
 
 
-def row_keys(text: str) -> dict[int, str]:
-    """The first cell of each table body row of a passage, by where its line starts: what names the row."""
-    out: dict[int, str] = {}
-    offset = 0
-    header = False
-    lines = text.splitlines(keepends=True)
-    for number, line in enumerate(lines):
-        base, offset = offset, offset + len(line)
-        if not line.lstrip().startswith("|"):
-            header = False
-        elif number + 1 < len(lines) and _is_rule(lines[number + 1]):
-            header = True
-        elif header and not _is_rule(line):
-            out[base] = cells(line)[0]
-    return out
-
-
 def spans(text: str) -> list[Span]:
     """The candidate answer spans of a passage, in reading order; each shown text is at most 300 characters.
 
-    A table row is one span that keeps its column headers (see :func:`table_row`); the header row itself
-    is none.
+    A table row is one span that keeps its column headers (see :func:`table_row`) and its first cell as ``key``;
+    the header row itself is none.
     """
     out: list[Span] = []
     offset = 0
@@ -115,9 +99,10 @@ def spans(text: str) -> list[Span]:
             header = cells(body)
             continue
         elif header is not None and not _is_rule(body):
-            shown = table_row(header, cells(body))[:MAX_SPAN_CHARS]
+            row = cells(body)
+            shown = table_row(header, row)[:MAX_SPAN_CHARS]
             if shown:
-                out.append(Span(shown, base, base + len(body)))
+                out.append(Span(shown, base, base + len(body), row[0]))
             continue
         if not body.strip() or set(body.strip()) <= set("|-: "):
             continue

@@ -16,7 +16,7 @@ from kb.embedding import Batcher, Embedder
 from kb.ingest import ingest
 from kb.search import Index
 from kb.settings import Settings
-from kb.spans import row_keys, spans
+from kb.spans import spans
 
 
 def test_spans_point_into_the_passage_and_drop_only_emphasis() -> None:
@@ -33,9 +33,10 @@ def test_spans_point_into_the_passage_and_drop_only_emphasis() -> None:
 def test_a_question_names_a_table_row_by_what_only_its_first_cell_says() -> None:
     text = ("Сроки доставки:\n| Зона | Срок | Цена |\n|---|---|---|\n| Москва | 1–2 дня | 0 |\n"
             "| Казахстан: Астана, Алматы | 8–14 рабочих дней | по расчёту |\n| VT-1000 | 6 недель | 3 870 000 |\n")
-    rows = [s.start for s in spans(text) if text[s.start:].startswith("|")]
-    assert list(row_keys(text)) == rows
-    moscow, kazakhstan, boiler = rows
+    rows = [s for s in spans(text) if text[s.start:].startswith("|")]
+    assert [s.key for s in rows] == ["Москва", "Казахстан: Астана, Алматы", "VT-1000"]
+    assert all(s.key == "" for s in spans(text) if s not in rows)
+    moscow, kazakhstan, boiler = (s.start for s in rows)
     assert names_row("Сколько едет груз в Казахстан?", text, kazakhstan)
     assert not names_row("Сколько едет груз в Казахстан?", text, moscow)
     assert names_row("Почём VT-1000?", text, boiler)
