@@ -489,8 +489,8 @@ def answer(index: Index, question: str, filters: Filters | None = None, qvec: Ve
     context = [_context(h) for h in hits]
     if hits and not names_codes(question, context[0]):
         coded = next((i for i, c in enumerate(context) if names_codes(question, c)), 0)
-        extra = next((h for h in further if names_codes(question, _context(h))), None)
-        if not coded and extra is not None:
+        extra = None if coded else next((h for h in further if names_codes(question, _context(h))), None)
+        if extra is not None:
             hits = [*hits[: SOURCES - 1], extra]
             ranking, coded = replace(ranking, hits=hits), len(hits) - 1
             client_of.update(_clients(index, [extra]))
